@@ -1,0 +1,77 @@
+"""Shared fixtures: the notebook's definition cells as a module, and small synthetic data."""
+import json
+import sys
+import types
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "A4.ipynb"
+
+
+def load_definitions(path=NOTEBOOK):
+    """Execute the cells tagged `definitions` (nothing that trains) into a fresh module."""
+    notebook = json.loads(Path(path).read_text())
+    module = types.ModuleType("a4_definitions")
+    sys.modules[module.__name__] = module
+    cells = [c for c in notebook["cells"]
+             if c["cell_type"] == "code" and "definitions" in c.get("metadata", {}).get("tags", [])]
+    assert cells, "A4.ipynb has no cells tagged 'definitions'"
+    for index, cell in enumerate(cells):
+        exec(compile("".join(cell["source"]), f"A4.ipynb[definitions {index}]", "exec"), module.__dict__)
+    return module
+
+
+@pytest.fixture(scope="session")
+def nb():
+    return load_definitions()
+
+
+def write_png(image_chw, path):
+    Image.fromarray(image_chw.permute(1, 2, 0).numpy()).save(path)
+
+
+def write_class_folder(root, classes=("cat", "dog", "frog"), n_train=6, n_test=3, size=32, seed=0):
+    """A train/<class>/*.png and test/<class>/*.png tree of random images; returns what was written."""
+    g = torch.Generator().manual_seed(seed)
+    written = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        for name in classes:
+            folder = Path(root) / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                img = torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=g)
+                path = folder / f"{i:04d}.png"
+                write_png(img, path)
+                written[path] = img
+    return written
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    root = tmp_path / "data"
+    written = write_class_folder(root)
+    return root, written
+
+
+def tiny_data(nb, n_train=64, n_test=32, n_classes=3, size=32, seed=0):
+    """An ImageData of random images, small enough to train ResNet18 on in a second or two."""
+    g = torch.Generator().manual_seed(seed)
+    train_x = torch.randint(0, 256, (n_train, 3, size, size), dtype=torch.uint8, generator=g)
+    test_x = torch.randint(0, 256, (n_test, 3, size, size), dtype=torch.uint8, generator=g)
+    mean, std = nb.channel_stats(train_x)
+    return nb.ImageData(train_x, torch.arange(n_train) % n_classes, test_x,
+                        torch.arange(n_test) % n_classes, [f"c{i}" for i in range(n_classes)],
+                        mean, std)
+
+
+def tiny_config(nb, **changes):
+    return {**nb.RUN_DEFAULTS, "epochs": 2, "batch_size": 16, "eval_batch_size": 32,
+            "precision": "fp32", **changes}

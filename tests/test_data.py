@@ -1,0 +1,142 @@
+"""The class-folder loader, its cache and its errors; batched augmentation and batching."""
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import tiny_data, write_class_folder, write_png
+
+
+def test_class_folder_is_read_exactly(nb, image_folder, tmp_path):
+    root, written = image_folder
+    data = nb.load_class_folder(root, num_classes=3, cache_dir=tmp_path / "cache")
+    assert data.classes == ["cat", "dog", "frog"]
+    assert data.train_x.shape == (18, 3, 32, 32) and data.train_x.dtype == torch.uint8
+    assert data.test_x.shape == (9, 3, 32, 32)
+    assert data.train_y.tolist() == [0] * 6 + [1] * 6 + [2] * 6
+    train_files = sorted(p for p in written if p.parts[-3] == "train")
+    for i, path in enumerate(train_files):
+        assert torch.equal(data.train_x[i], written[path])
+        assert data.classes[data.train_y[i]] == path.parent.name
+    pixels = data.train_x.double() / 255
+    assert torch.allclose(data.mean.double(), pixels.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert torch.allclose(data.std.double(), pixels.permute(1, 0, 2, 3).reshape(3, -1).std(1, unbiased=False), atol=1e-5)
+
+
+def test_cache_is_used_and_renewed_when_files_change(nb, image_folder, tmp_path, monkeypatch):
+    root, _ = image_folder
+    cache = tmp_path / "cache"
+    first = nb.load_class_folder(root, cache_dir=cache)
+    assert len(list(cache.glob("*.pt"))) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again although the cache was valid")
+
+    monkeypatch.setattr(nb, "decode_images", no_decoding)
+    second = nb.load_class_folder(root, cache_dir=cache)
+    assert torch.equal(first.train_x, second.train_x) and second.classes == first.classes
+
+    monkeypatch.undo()
+    write_png(torch.zeros(3, 32, 32, dtype=torch.uint8), root / "train" / "cat" / "extra.png")
+    third = nb.load_class_folder(root, cache_dir=cache)
+    assert len(third.train_x) == len(first.train_x) + 1
+
+
+def test_missing_data_folder_says_what_to_do(nb, tmp_path):
+    with pytest.raises(FileNotFoundError, match="DATA_DIR .* does not exist"):
+        nb.load_class_folder(tmp_path / "nowhere")
+    (tmp_path / "only_train" / "train" / "cat").mkdir(parents=True)
+    write_png(torch.zeros(3, 32, 32, dtype=torch.uint8), tmp_path / "only_train" / "train" / "cat" / "a.png")
+    with pytest.raises(FileNotFoundError, match="test"):
+        nb.load_class_folder(tmp_path / "only_train")
+
+
+def test_class_folder_missing_from_one_split_is_refused(nb, image_folder):
+    root, written = image_folder
+    for path in written:
+        if path.parts[-3] == "test" and path.parent.name == "dog":
+            path.unlink()
+    (root / "test" / "dog").rmdir()
+    with pytest.raises(ValueError, match="only in train \\['dog'\\]"):
+        nb.load_class_folder(root)
+
+
+def test_wrong_number_of_classes_is_refused(nb, image_folder):
+    root, _ = image_folder
+    with pytest.raises(ValueError, match="found 3 class folders .* expected NUM_CLASSES=10"):
+        nb.load_class_folder(root, num_classes=10)
+
+
+def test_empty_class_folder_is_refused(nb, tmp_path):
+    root = tmp_path / "data"
+    write_class_folder(root)
+    (root / "train" / "zebra").mkdir()
+    with pytest.raises(ValueError, match="zebra holds no images"):
+        nb.load_class_folder(root)
+
+
+def test_image_of_another_size_is_named(nb, image_folder):
+    root, _ = image_folder
+    odd = root / "train" / "dog" / "big.png"
+    write_png(torch.zeros(3, 40, 40, dtype=torch.uint8), odd)
+    with pytest.raises(ValueError, match="differ in size.*big.png is 40x40"):
+        nb.load_class_folder(root)
+
+
+def test_non_image_files_are_refused(nb, image_folder):
+    root, _ = image_folder
+    (root / "train" / "cat" / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="not PNG or JPEG.*notes.txt"):
+        nb.load_class_folder(root)
+
+
+def test_corrupt_image_is_named(nb, image_folder):
+    root, _ = image_folder
+    (root / "test" / "frog" / "broken.png").write_bytes(b"\x89PNG but not really")
+    with pytest.raises(ValueError, match="could not be decoded.*broken.png"):
+        nb.load_class_folder(root)
+
+
+def test_failed_download_points_to_a_local_copy(nb, tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(nb.torchvision.datasets, "CIFAR10", offline)
+    with pytest.raises(RuntimeError, match="set DATA_DIR to a local class-folder copy"):
+        nb.load_cifar10_download(tmp_path)
+
+
+def test_crop_and_flip_give_a_window_of_the_padded_image(nb):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(16, 3, 8, 8, generator=g)
+    out = nb.random_crop_flip(x, 4, g)
+    padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
+    offsets = set()
+    for i in range(len(x)):
+        matches = [(dy, dx, flip) for dy in range(9) for dx in range(9) for flip in (False, True)
+                   if torch.equal(out[i], (lambda w: w.flip(2) if flip else w)(padded[i, :, dy:dy + 8, dx:dx + 8]))]
+        assert matches, f"image {i} is no window of its padded original"
+        offsets.add(matches[0][:2])
+    assert len(offsets) > 1, "every image got the same crop"
+
+
+def test_an_epoch_visits_each_image_once_and_drops_only_a_tiny_tail(nb):
+    for n, batch_size in ((64, 16), (70, 16), (66, 16), (10, 32)):
+        data = tiny_data(nb, n_train=n)
+        labels = torch.arange(n)
+        batches = list(nb.train_batches(data.train_x, labels, batch_size, data.mean, data.std,
+                                        torch.Generator().manual_seed(0)))
+        seen = torch.cat([y for _, y in batches])
+        assert len(batches) == nb.steps_per_epoch(n, batch_size)
+        assert len(set(seen.tolist())) == len(seen)            # no image twice
+        assert n - len(seen) < max(2, batch_size // 2)         # only a tail too small for BatchNorm
+
+
+def test_limited_takes_a_seeded_subset(nb):
+    data = tiny_data(nb, n_train=64, n_test=32)
+    a = data.limited(10, 5, seed=1)
+    b = data.limited(10, 5, seed=1)
+    assert len(a.train_x) == 10 and len(a.test_x) == 5
+    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
+    assert len(data.limited(None, None).train_x) == 64

@@ -1,0 +1,76 @@
+"""The whole notebook, headless (papermill, smoke preset) on a synthetic class-folder data set."""
+import json
+
+import papermill
+import pytest
+import torch
+
+from conftest import NOTEBOOK, write_class_folder
+
+CLASSES = [f"class{i}" for i in range(10)]
+RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
+FIGURES = ["rotation_examples", "task1_rotation_curves", "task2_layer4_curves", "task3_full_curves",
+           "summary_accuracy"]
+
+
+def execute(tmp_path, name, **parameters):
+    output = tmp_path / name
+    papermill.execute_notebook(str(NOTEBOOK), str(output), parameters=parameters, cwd=str(tmp_path),
+                               kernel_name="python3", progress_bar=False)
+    return json.loads(output.read_text())
+
+
+def printed(notebook):
+    return "".join("".join(o.get("text", "")) for c in notebook["cells"] if c["cell_type"] == "code"
+                   for o in c.get("outputs", []))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("e2e")
+    write_class_folder(tmp_path / "cifar", classes=CLASSES, n_train=30, n_test=10)
+    parameters = dict(DATA_DIR=str(tmp_path / "cifar"), CACHE_DIR=str(tmp_path / "cache"),
+                      OUT_DIR=str(tmp_path / "out"), PRESET="smoke")
+    first = execute(tmp_path, "first.ipynb", **parameters)
+    second = execute(tmp_path, "second.ipynb", **parameters)
+    return tmp_path, parameters, first, second
+
+
+def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
+    tmp_path, _, first, _ = smoke_run
+    out = tmp_path / "out"
+    errors = [o for c in first["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    smoke = {"rotation": 2, "layer4": 1, "full": 1}
+    for name in RUNS:
+        run = json.loads((out / "results" / f"{name}.json").read_text())
+        assert len(run["history"]) == smoke[name.split("_")[0]]
+        assert run["n_train"] == 256 and run["n_test"] == 100
+        assert 0.0 <= run["final"]["test_acc"] <= 1.0 and run["final"]["images_per_s"] > 0
+        assert (out / "checkpoints" / f"{name}.state.pt").is_file()
+        assert (out / "checkpoints" / f"{name}.best.pt").is_file()
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    assert [r["name"] for r in summary["rows"]] == RUNS
+    assert summary["rows"][0]["expected"] == 78
+    rotation = torch.load(out / "checkpoints" / "rotation.best.pt", weights_only=True)
+    assert rotation["task"] == "rotation" and rotation["model"]["fc.weight"].shape == (4, 512)
+    layer4 = torch.load(out / "checkpoints" / "layer4_from_rotation.best.pt", weights_only=True)
+    assert layer4["model"]["fc.weight"].shape == (10, 512)
+    for name in FIGURES:
+        png = (out / "figures" / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 5_000
+    assert "| Task 1, rotation |" in json.dumps(first)
+
+
+def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
+    _, _, first, second = smoke_run
+    text = printed(second)
+    assert text.count("finished run loaded") == len(RUNS)
+    assert "epoch 1/" not in text
+    assert "epoch 1/" in printed(first)
+
+
+def test_unknown_preset_stops_the_notebook_with_a_clear_message(smoke_run):
+    tmp_path, parameters, _, _ = smoke_run
+    with pytest.raises(papermill.PapermillExecutionError, match="unknown PRESET 'quick'"):
+        execute(tmp_path, "bad.ipynb", **{**parameters, "PRESET": "quick"})

@@ -1,0 +1,76 @@
+"""Rotation semantics: spatial dimensions only, labels equal k, all-four mode covers every image."""
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_config, tiny_data
+
+
+def distinct_images(n=5, c=3, size=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, c, size, size, generator=g)
+
+
+def test_rotating_back_by_minus_k_restores_the_image(nb):
+    x = distinct_images()
+    for k in range(4):
+        rotated = nb.rotate(x, k)
+        assert torch.equal(nb.rotate(rotated, -k), x)
+        if k:
+            assert not torch.equal(rotated, x)
+
+
+def test_rotation_turns_each_channel_alone(nb):
+    # Channels hold different content, so rotating over (C, H) would show up here.
+    x = distinct_images(n=2, c=3, size=8)
+    for k in range(4):
+        rotated = nb.rotate(x, k)
+        assert rotated.shape == x.shape
+        for c in range(3):
+            expected = np.rot90(x[:, c].numpy(), k, axes=(1, 2))
+            assert np.array_equal(rotated[:, c].numpy(), expected)
+
+
+def test_rotation_by_one_is_ninety_degrees_counter_clockwise(nb):
+    x = torch.zeros(1, 3, 4, 4)
+    x[0, :, 0, 3] = 1.0                       # a mark in the top-right corner
+    top_left = nb.rotate(x, 1)[0, :, 0, 0]
+    assert torch.equal(top_left, torch.ones(3))
+
+
+def test_all_four_mode_brings_every_image_once_per_rotation(nb):
+    x = distinct_images(n=6)
+    rotated, labels = nb.rotation_batch(x, "all4")
+    assert rotated.shape == (24, 3, 8, 8)
+    assert labels.tolist() == [k for k in range(4) for _ in range(6)]
+    for k in range(4):
+        assert torch.equal(nb.rotate(rotated[labels == k], -k), x)
+
+
+def test_random_mode_rotates_each_image_by_its_label(nb):
+    x = distinct_images(n=64)
+    g = torch.Generator().manual_seed(3)
+    rotated, labels = nb.rotation_batch(x, "random", g)
+    assert rotated.shape == x.shape
+    assert set(labels.tolist()) == {0, 1, 2, 3}
+    for i in range(len(x)):
+        assert torch.equal(rotated[i], nb.rotate(x[i], int(labels[i])))
+    again, labels_again = nb.rotation_batch(x, "random", torch.Generator().manual_seed(3))
+    assert torch.equal(labels, labels_again) and torch.equal(rotated, again)
+
+
+def test_rotation_refuses_unknown_modes_and_non_square_images(nb):
+    with pytest.raises(ValueError, match="unknown rotation mode"):
+        nb.rotation_batch(distinct_images(), "sideways")
+    with pytest.raises(ValueError, match="square"):
+        nb.rotation_batch(torch.zeros(2, 3, 8, 6), "all4")
+
+
+def test_rotation_task_batches_are_four_times_the_source_batch(nb):
+    data = tiny_data(nb, n_train=32)
+    cfg = tiny_config(nb, batch_size=8)
+    batches = list(nb.batches_for("rotation", cfg, data, torch.Generator().manual_seed(0)))
+    assert len(batches) == 4
+    for x, y in batches:
+        assert x.shape == (32, 3, 32, 32) and x.dtype == torch.float32
+        assert torch.bincount(y, minlength=4).tolist() == [8, 8, 8, 8]

@@ -1,0 +1,180 @@
+"""The training loop: schedule, resume, loading finished runs, NaN, atomic saves, parameters."""
+import math
+
+import pytest
+import torch
+
+from conftest import tiny_config, tiny_data
+
+CPU = torch.device("cpu")
+TIMING = ("train_seconds", "images_per_s")
+
+
+def quiet(*args):
+    pass
+
+
+def test_lr_factor_warms_up_then_decays_to_zero(nb):
+    factors = [nb.lr_factor(s, 100, 10) for s in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert factors[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:]))
+    assert factors[-1] < 0.001
+
+
+def test_optimizer_really_follows_the_schedule(nb):
+    # Plain SGD (no momentum, no decay) moves a weight by exactly lr * grad; the lr used at each
+    # step must be the configured lr times the schedule's factor, not a value of the scheduler's own.
+    model = torch.nn.Linear(1, 1, bias=False, dtype=torch.float64)
+    cfg = {**nb.RUN_DEFAULTS, "lr": 0.3, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0}
+    optimizer, schedule = nb.make_optimizer(model, cfg, total_steps=20, warmup_steps=5)
+    for step in range(20):
+        expected_lr = 0.3 * nb.lr_factor(step, 20, 5)
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(expected_lr)
+        before = model.weight.item()
+        optimizer.zero_grad()
+        model(torch.ones(1, 1, dtype=torch.float64)).sum().backward()     # gradient 1
+        optimizer.step()
+        schedule.step()
+        assert before - model.weight.item() == pytest.approx(expected_lr, rel=1e-12)
+
+
+def test_run_history_records_the_scheduled_learning_rate(nb, tmp_path):
+    data = tiny_data(nb)
+    cfg = tiny_config(nb, epochs=2, lr=0.05)
+    run = nb.train_run("r", nb.build_resnet18(3), data, "classes", "all", cfg, CPU, tmp_path, log=quiet)
+    steps = nb.steps_per_epoch(len(data.train_x), cfg["batch_size"])
+    assert run["history"][0]["lr_end"] == pytest.approx(0.05 * nb.lr_factor(steps, 2 * steps, steps))
+    assert run["history"][1]["lr_end"] == pytest.approx(0.0, abs=1e-12)
+
+
+def strip_timing(history):
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in history]
+
+
+def rotation_run(nb, checkpoint_dir, **kwargs):
+    torch.manual_seed(0)
+    return nb.train_run("rot", nb.build_resnet18(4), tiny_data(nb), "rotation", "all",
+                        tiny_config(nb, epochs=3, rotation_mode="random"), CPU, checkpoint_dir,
+                        log=quiet, **kwargs)
+
+
+def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(nb, tmp_path, monkeypatch):
+    straight = rotation_run(nb, tmp_path / "straight")
+
+    evaluate = nb.evaluate
+    calls = []
+
+    def crash_in_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(nb, "evaluate", crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        rotation_run(nb, tmp_path / "resumed")
+    state = torch.load(tmp_path / "resumed" / "rot.state.pt", weights_only=True)
+    assert state["epoch"] == 1
+    monkeypatch.undo()
+
+    logged = []
+    resumed = nb.train_run("rot", nb.build_resnet18(4), tiny_data(nb), "rotation", "all",
+                           tiny_config(nb, epochs=3, rotation_mode="random"), CPU,
+                           tmp_path / "resumed", log=logged.append)
+    assert any("resuming after epoch 1" in line for line in logged)
+    assert len(resumed["history"]) == 3
+    for a, b in zip(strip_timing(straight["history"]), strip_timing(resumed["history"])):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6), key
+    assert resumed["best"]["epoch"] == straight["best"]["epoch"]
+
+
+def test_finished_run_is_loaded_not_retrained(nb, tmp_path, monkeypatch):
+    first = rotation_run(nb, tmp_path)
+    trained = torch.load(tmp_path / "rot.state.pt", weights_only=True)["model"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(nb, "evaluate", no_training)
+    model = nb.build_resnet18(4)
+    again = nb.train_run("rot", model, tiny_data(nb), "rotation", "all",
+                         tiny_config(nb, epochs=3, rotation_mode="random"), CPU, tmp_path, log=quiet)
+    assert again["history"] == first["history"]
+    assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
+    with pytest.raises(AssertionError, match="trained again"):
+        rotation_run(nb, tmp_path, retrain=True)
+
+
+def test_changed_configuration_is_not_resumed_silently(nb, tmp_path):
+    rotation_run(nb, tmp_path)
+    with pytest.raises(ValueError, match="different configuration.*config.*RETRAIN"):
+        nb.train_run("rot", nb.build_resnet18(4), tiny_data(nb), "rotation", "all",
+                     tiny_config(nb, epochs=3, lr=0.01, rotation_mode="random"), CPU, tmp_path, log=quiet)
+
+
+def test_corrupt_state_checkpoint_is_reported(nb, tmp_path):
+    (tmp_path / "rot.state.pt").write_bytes(b"half a file")
+    with pytest.raises(ValueError, match="not a readable checkpoint.*delete it"):
+        rotation_run(nb, tmp_path)
+
+
+def test_nan_loss_stops_the_run_with_advice(nb, tmp_path):
+    model = nb.build_resnet18(3)
+    with torch.no_grad():
+        model.fc.weight.fill_(math.nan)
+    with pytest.raises(FloatingPointError, match="NaN or infinite.*Lower the learning rate"):
+        nb.train_run("nan", model, tiny_data(nb), "classes", "all", tiny_config(nb), CPU, tmp_path, log=quiet)
+    assert not (tmp_path / "nan.state.pt").exists()
+
+
+def test_unknown_task_is_refused(nb, tmp_path):
+    with pytest.raises(ValueError, match="unknown task"):
+        nb.train_run("x", nb.build_resnet18(3), tiny_data(nb), "colour", "all", tiny_config(nb), CPU, tmp_path)
+
+
+def test_save_atomic_never_leaves_half_a_file(nb, tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.pt"
+    nb.save_atomic({"value": torch.tensor([1.0])}, path)
+
+    def crash_midway(obj, f):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(nb.torch, "save", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        nb.save_atomic({"value": torch.tensor([2.0])}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True)["value"].item() == 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_presets_and_overrides_are_checked(nb):
+    real = nb.resolve_preset("real")
+    assert set(nb.RUN_KINDS) <= set(real)
+    assert all(set(real[k]) == set(nb.RUN_DEFAULTS) for k in nb.RUN_KINDS)
+    changed = nb.resolve_preset("real", {"rotation": {"epochs": 3}, "train_limit": 100})
+    assert changed["rotation"]["epochs"] == 3 and changed["train_limit"] == 100
+    assert nb.resolve_preset("real")["rotation"] == real["rotation"]   # overrides left the preset alone
+    with pytest.raises(ValueError, match="unknown PRESET 'fast'.*real.*smoke"):
+        nb.resolve_preset("fast")
+    with pytest.raises(ValueError, match="unknown OVERRIDES key 'rotaton'"):
+        nb.resolve_preset("real", {"rotaton": {"epochs": 3}})
+    with pytest.raises(ValueError, match="unknown field.*'epoch'.*valid fields"):
+        nb.resolve_preset("real", {"rotation": {"epoch": 3}})
+    with pytest.raises(ValueError, match="unknown rotation_mode"):
+        nb.resolve_preset("real", {"rotation": {"rotation_mode": "some"}})
+    with pytest.raises(ValueError, match="unknown precision"):
+        nb.resolve_preset("real", {"full": {"precision": "fp8"}})
+
+
+def test_device_choice(nb):
+    assert nb.pick_device("cpu").type == "cpu"
+    assert nb.pick_device("auto").type in ("cuda", "mps", "cpu")
+    with pytest.raises(ValueError, match="unknown DEVICE 'tpu'"):
+        nb.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available"):
+            nb.pick_device("cuda")
