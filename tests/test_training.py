@@ -166,6 +166,14 @@ def test_presets_and_overrides_are_checked(nb):
         nb.resolve_preset("real", {"rotation": {"epoch": 3}})
     with pytest.raises(ValueError, match="unknown rotation_mode"):
         nb.resolve_preset("real", {"rotation": {"rotation_mode": "some"}})
+    assert nb.resolve_preset("real", '{"rotation": {"epochs": 4}}')["rotation"]["epochs"] == 4
+    with pytest.raises(ValueError, match="OVERRIDES is not valid JSON"):
+        nb.resolve_preset("real", "{rotation: 4")
+    with pytest.raises(ValueError, match="rotation.epochs must be of type int, got '5'"):
+        nb.resolve_preset("real", {"rotation": {"epochs": "5"}})
+    with pytest.raises(ValueError, match="full.nesterov must be of type bool"):
+        nb.resolve_preset("real", {"full": {"nesterov": 1}})
+    assert nb.resolve_preset("real", {"full": {"lr": 1}})["full"]["lr"] == 1   # an int is a fine float
     with pytest.raises(ValueError, match="unknown precision"):
         nb.resolve_preset("real", {"full": {"precision": "fp8"}})
 
