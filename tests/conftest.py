@@ -1,7 +1,5 @@
 """Shared fixtures: the notebook's definition cells as a module, and small synthetic data."""
-import json
 import sys
-import types
 from pathlib import Path
 
 import matplotlib
@@ -13,20 +11,9 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "A4.ipynb"
+sys.path.insert(0, str(ROOT / "tools"))
 
-
-def load_definitions(path=NOTEBOOK):
-    """Execute the cells tagged `definitions` (nothing that trains) into a fresh module."""
-    notebook = json.loads(Path(path).read_text())
-    module = types.ModuleType("a4_definitions")
-    sys.modules[module.__name__] = module
-    cells = [c for c in notebook["cells"]
-             if c["cell_type"] == "code" and "definitions" in c.get("metadata", {}).get("tags", [])]
-    assert cells, "A4.ipynb has no cells tagged 'definitions'"
-    for index, cell in enumerate(cells):
-        exec(compile("".join(cell["source"]), f"A4.ipynb[definitions {index}]", "exec"), module.__dict__)
-    return module
+from notebook_definitions import NOTEBOOK, load_definitions  # noqa: E402
 
 
 @pytest.fixture(scope="session")
