@@ -9,7 +9,7 @@ from conftest import NOTEBOOK, write_class_folder
 
 CLASSES = [f"class{i}" for i in range(10)]
 RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
-FIGURES = ["rotation_examples", "task1_rotation_curves", "task2_layer4_curves", "task3_full_curves",
+FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusion", "task2_layer4_curves", "task3_full_curves",
            "summary_accuracy"]
 
 
@@ -52,6 +52,9 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["rows"]] == RUNS
     assert summary["rows"][0]["expected"] == 78
+    confusion = json.loads((out / "results" / "rotation_confusion.json").read_text())
+    assert sum(map(sum, confusion["confusion"])) == 4 * 100
+    assert sorted(confusion["accuracy_by_class"]) == CLASSES
     rotation = torch.load(out / "checkpoints" / "rotation.best.pt", weights_only=True)
     assert rotation["task"] == "rotation" and rotation["model"]["fc.weight"].shape == (4, 512)
     layer4 = torch.load(out / "checkpoints" / "layer4_from_rotation.best.pt", weights_only=True)

@@ -74,3 +74,16 @@ def test_rotation_task_batches_are_four_times_the_source_batch(nb):
     for x, y in batches:
         assert x.shape == (32, 3, 32, 32) and x.dtype == torch.float32
         assert torch.bincount(y, minlength=4).tolist() == [8, 8, 8, 8]
+
+
+def test_rotation_confusion_counts_every_test_image_at_every_rotation(nb, monkeypatch):
+    data = tiny_data(nb, n_test=30, n_classes=3)
+
+    def always_upright(model, x, mode):
+        return torch.tensor([10.0, 0.0, 0.0, 0.0]).repeat(len(x), 1)
+
+    monkeypatch.setattr(nb, "forward", always_upright)
+    analysis = nb.rotation_confusion(torch.nn.Identity(), data, batch_size=7, precision_mode="fp32")
+    assert analysis["confusion"] == [[30, 0, 0, 0]] * 4
+    assert analysis["accuracy_by_class_and_rotation"] == {c: [1.0, 0.0, 0.0, 0.0] for c in data.classes}
+    assert analysis["accuracy_by_class"] == {c: 0.25 for c in data.classes}
