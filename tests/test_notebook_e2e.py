@@ -52,6 +52,7 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["rows"]] == RUNS
     assert summary["rows"][0]["expected"] == 78
+    assert 0 < summary["wall_minutes"] < 30 and summary["config"]["rotation"]["epochs"] == 2
     confusion = json.loads((out / "results" / "rotation_confusion.json").read_text())
     assert sum(map(sum, confusion["confusion"])) == 4 * 100
     assert sorted(confusion["accuracy_by_class"]) == CLASSES
