@@ -127,6 +127,44 @@ def gap_sentence(rot, rand, what):
     return f"{what}: {pct(rot)}% from rotation against {pct(rand)}% from random weights; {verdict}."
 
 
+def earlier_run_section(runs, results):
+    """The committed run against an earlier run of the same configuration, where one is kept."""
+    folder = results / "earlier_run"
+    earlier = {n: json.loads((folder / f"{n}.json").read_text()) for n in RUNS if (folder / f"{n}.json").exists()}
+    if not earlier:
+        return "Only the committed run of this configuration has been made."
+    lines = ["The same configuration was run once before (`results/earlier_run/`, whose README says how):", "",
+             "| run | same configuration? | this run, last epoch | earlier run, last epoch |", "|---|---|---|---|"]
+    for name, old in earlier.items():
+        same = "yes" if old["config"] == runs[name]["config"] else "no"
+        lines.append(f"| {name} | {same} | {pct(runs[name]['final']['test_acc'], 2)}% | "
+                     f"{pct(old['final']['test_acc'], 2)}% |")
+    diffs = [abs(runs[n]["final"]["test_acc"] - o["final"]["test_acc"]) for n, o in earlier.items()]
+    lines += ["", "The two runs agree to the last digit: with the same seed the CPU run is deterministic."
+              if max(diffs) == 0 else
+              f"They differ by at most {pct(max(diffs), 2)} points: bf16 arithmetic and thread scheduling make "
+              "runs on a CPU not bit-for-bit repeatable, and this is the size of that noise."]
+    return "\n".join(lines)
+
+
+TARGETS = {"rotation": 0.80, "layer4_from_rotation": 0.65, "full_from_rotation": 0.84}
+WALL_BUDGET_MINUTES = 60
+
+
+def targets_sentence(final, summary):
+    """Which of the project's accuracy targets, and its time budget, the committed run met."""
+    met = [n for n, t in TARGETS.items() if final[n] >= t]
+    missed = [n for n in TARGETS if n not in met]
+    text = ("Against the project's accuracy targets (" + ", ".join(f"{n} {pct(t, 0)}%" for n, t in TARGETS.items())
+            + "): " + (f"all {len(met)} met" if not missed else
+                       f"met {', '.join(met) or 'none'}; missed {', '.join(missed)}") + ".")
+    if summary and "wall_minutes" in summary:
+        within = summary["wall_minutes"] <= WALL_BUDGET_MINUTES
+        text += (f" The notebook's wall time, {summary['wall_minutes']:.1f} minutes, is "
+                 + ("within" if within else "over") + f" the {WALL_BUDGET_MINUTES}-minute budget.")
+    return text
+
+
 def full_gap_reading(final):
     layer4_gap = final["layer4_from_rotation"] - final["layer4_from_random"]
     full_gap = final["full_from_rotation"] - final["full_from_random"]
@@ -144,7 +182,7 @@ def full_gap_reading(final):
     return "The gain is as large as, or larger than, with the trunk frozen."
 
 
-def render(runs, optional, template):
+def render(runs, optional, template, results):
     final = {n: runs[n]["final"]["test_acc"] for n in RUNS}
     values = {
         "results_table": results_table(runs),
@@ -159,6 +197,8 @@ def render(runs, optional, template):
         "full_gap": gap_sentence(final["full_from_rotation"], final["full_from_random"],
                                  "With the whole network trained"),
         "full_gap_reading": full_gap_reading(final),
+        "targets_sentence": targets_sentence(final, optional["summary"]),
+        "earlier_run_section": earlier_run_section(runs, results),
         "layer4_rot_train": pct(runs["layer4_from_rotation"]["final"]["train_acc"]),
         "layer4_rand_train": pct(runs["layer4_from_random"]["final"]["train_acc"]),
         "device": runs["rotation"]["device"],
@@ -185,7 +225,7 @@ def main():
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
     args = parser.parse_args()
     runs, optional = load(Path(args.results))
-    Path(args.report).write_text(render(runs, optional, Path(args.template).read_text()))
+    Path(args.report).write_text(render(runs, optional, Path(args.template).read_text(), Path(args.results)))
     update_readme(Path(args.readme), runs)
     print(f"written {args.report} and the results table of {args.readme}")
 
