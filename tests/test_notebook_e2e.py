@@ -1,5 +1,6 @@
 """The whole notebook, headless (papermill, smoke preset) on a synthetic class-folder data set."""
 import json
+import os
 
 import papermill
 import pytest
@@ -32,7 +33,11 @@ def smoke_run(tmp_path_factory):
     parameters = dict(DATA_DIR=str(tmp_path / "cifar"), CACHE_DIR=str(tmp_path / "cache"),
                       OUT_DIR=str(tmp_path / "out"), PRESET="smoke")
     first = execute(tmp_path, "first.ipynb", **parameters)
-    second = execute(tmp_path, "second.ipynb", **parameters)
+    os.environ["TQDM_DISABLE"] = "1"      # the second run is one whose outputs are kept
+    try:
+        second = execute(tmp_path, "second.ipynb", **parameters)
+    finally:
+        del os.environ["TQDM_DISABLE"]
     return tmp_path, parameters, first, second
 
 
@@ -78,3 +83,16 @@ def test_unknown_preset_stops_the_notebook_with_a_clear_message(smoke_run):
     tmp_path, parameters, _, _ = smoke_run
     with pytest.raises(papermill.PapermillExecutionError, match="unknown PRESET 'quick'"):
         execute(tmp_path, "bad.ipynb", **{**parameters, "PRESET": "quick"})
+
+
+def progress_outputs(notebook):
+    """Outputs that are progress bars: tqdm widgets, or tqdm's text bars on stderr."""
+    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
+            if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            or "it/s]" in "".join(o.get("text", ""))]
+
+
+def test_tqdm_disable_leaves_the_progress_bars_out(smoke_run):
+    _, _, first, second = smoke_run
+    assert progress_outputs(first)
+    assert not progress_outputs(second)
