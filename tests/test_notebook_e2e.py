@@ -96,3 +96,12 @@ def test_tqdm_disable_leaves_the_progress_bars_out(smoke_run):
     _, _, first, second = smoke_run
     assert progress_outputs(first)
     assert not progress_outputs(second)
+
+
+def test_every_progress_bar_goes_through_the_helper_that_honours_tqdm_disable(nb, monkeypatch):
+    source = "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"])
+    assert source.count("tqdm(") == 1, "a progress bar bypasses progress(), so TQDM_DISABLE misses it"
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert nb.progress(range(3)).disable
+    monkeypatch.delenv("TQDM_DISABLE")
+    assert not nb.progress(range(3)).disable
