@@ -88,7 +88,7 @@ def confusion_section(analysis):
     if not analysis:
         return "(No `results/rotation_confusion.json` yet: run the notebook's Task 1 cells.)"
     matrix = analysis["confusion"]
-    lines = ["| true \\ predicted | " + " | ".join(ROTATIONS) + " |", "|---|---|---|---|---|"]
+    lines = ["| true ↓ / predicted → | " + " | ".join(ROTATIONS) + " |", "|---|---|---|---|---|"]
     for i, row in enumerate(matrix):
         total = sum(row)
         lines.append(f"| {ROTATIONS[i]} | " + " | ".join(f"{100 * v / total:.1f}%" for v in row) + " |")
@@ -102,11 +102,14 @@ def confusion_section(analysis):
     worst_rot = min(range(4), key=lambda k: per_rotation[k])
     text = [
         "\n".join(lines), "",
-        f"Per rotation the network is right {', '.join(f'{pct(a)}% at {r}' for r, a in zip(ROTATIONS, per_rotation))}: "
-        f"best at {ROTATIONS[best_rot]}, worst at {ROTATIONS[worst_rot]}. The most frequent mistake is to "
+        f"Per rotation the network is right {', '.join(f'{pct(a)}% at {r}' for r, a in zip(ROTATIONS, per_rotation))}"
+        + (f": about equally often (within {100 * (max(per_rotation) - min(per_rotation)):.1f} points). "
+           if max(per_rotation) - min(per_rotation) < 0.01 else
+           f": best at {ROTATIONS[best_rot]}, worst at {ROTATIONS[worst_rot]}. ")
+        + f"The most frequent mistake is to "
         f"read {ROTATIONS[ti]} as {ROTATIONS[tj]} ({pct(worst)}% of the {ROTATIONS[ti]} images). "
-        f"On average a rotation is taken for one a quarter-turn away {pct(quarter)}% of the time and for "
-        f"its upside-down counterpart {pct(half)}% of the time"
+        f"On average an image is taken for each of the two rotations a quarter-turn away from its own "
+        f"{pct(quarter)}% of the time, and for the rotation a half-turn away {pct(half)}% of the time"
         + (", so the network is more often unsure which way an image lies on its side than whether it is upside down."
            if quarter > half else ", so turning an image upside down is the harder confusion."),
         "",
@@ -168,6 +171,12 @@ def targets_sentence(final, summary):
 def full_gap_reading(final):
     layer4_gap = final["layer4_from_rotation"] - final["layer4_from_random"]
     full_gap = final["full_from_rotation"] - final["full_from_random"]
+    caveat = (" Each figure comes from one seed; the spread between seeds has not been measured, so a "
+              "gap of a few points is suggestive rather than settled." if abs(full_gap) < 0.03 else "")
+    return _full_gap_reading(full_gap, layer4_gap) + caveat
+
+
+def _full_gap_reading(full_gap, layer4_gap):
     if full_gap > 0.01 and full_gap < layer4_gap:
         return ("The gain shrinks but survives: when every layer trains, the network can learn the "
                 "features the labels ask for whichever way it started, yet starting from features that "
