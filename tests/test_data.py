@@ -44,7 +44,7 @@ def test_cache_is_used_and_renewed_when_files_change(nb, image_folder, tmp_path,
 
 
 def test_missing_data_folder_says_what_to_do(nb, tmp_path):
-    with pytest.raises(FileNotFoundError, match="DATA_DIR .* does not exist"):
+    with pytest.raises(FileNotFoundError, match="data folder .* does not exist"):
         nb.load_class_folder(tmp_path / "nowhere")
     (tmp_path / "only_train" / "train" / "cat").mkdir(parents=True)
     write_png(torch.zeros(3, 32, 32, dtype=torch.uint8), tmp_path / "only_train" / "train" / "cat" / "a.png")
@@ -140,3 +140,54 @@ def test_limited_takes_a_seeded_subset(nb):
     assert len(a.train_x) == 10 and len(a.test_x) == 5
     assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
     assert len(data.limited(None, None).train_x) == 64
+
+
+def test_balanced_subsets_hold_exactly_per_class_of_each_class_and_nest(nb):
+    g = torch.Generator().manual_seed(1)
+    labels = torch.randint(0, 5, (1000,), generator=g)       # unbalanced on purpose
+    subsets = {n: nb.balanced_subset(labels, n, 5, seed=3) for n in (2, 10, 40)}
+    for n, idx in subsets.items():
+        assert len(set(idx.tolist())) == len(idx) == 5 * n                 # no repeats
+        assert torch.bincount(labels[idx], minlength=5).tolist() == [n] * 5
+    assert set(subsets[2].tolist()) <= set(subsets[10].tolist()) <= set(subsets[40].tolist())
+    assert torch.equal(nb.balanced_subset(labels, 10, 5, seed=3), subsets[10])   # seeded
+    assert not torch.equal(nb.balanced_subset(labels, 10, 5, seed=4), subsets[10])
+
+
+def test_balanced_subset_refuses_more_than_a_class_has(nb):
+    labels = torch.tensor([0] * 10 + [1] * 3)
+    with pytest.raises(ValueError, match="class 1 has only 3"):
+        nb.balanced_subset(labels, 5, 2)
+    with pytest.raises(ValueError, match="class 2 has only 0"):       # a class with no image at all
+        nb.balanced_subset(labels, 1, 3)
+
+
+def test_repeated_subset_is_whole_copies_of_the_labelled_images(nb):
+    data = tiny_data(nb, n_train=60, n_classes=3)
+    labelled = nb.balanced_subset(data.train_y, 4, 3, seed=0)
+    epoch = data.select(nb.repeat_to(labelled, 50))
+    assert len(epoch.train_x) == 12 * 5                                # ceil(50 / 12) whole copies
+    assert torch.bincount(epoch.train_y, minlength=3).tolist() == [20, 20, 20]
+    assert torch.equal(epoch.train_x[:12], data.train_x[labelled])     # images keep their labels
+    assert torch.equal(epoch.train_y[:12], data.train_y[labelled])
+    assert torch.equal(epoch.test_x, data.test_x) and torch.equal(epoch.test_y, data.test_y)
+    assert len(nb.repeat_to(labelled, 5)) == 12                        # never cut below one copy
+
+
+def test_val_folder_serves_as_held_out_split(nb, tmp_path):
+    written = write_class_folder(tmp_path / "nette", n_train=4, n_test=2)
+    (tmp_path / "nette" / "test").rename(tmp_path / "nette" / "val")
+    data = nb.load_class_folder(tmp_path / "nette", num_classes=3)
+    assert len(data.train_x) == 12 and len(data.test_x) == 6
+    val_images = [img for path, img in written.items() if "test" in path.parts]
+    assert all(any(torch.equal(img, x) for x in data.test_x) for img in val_images)
+
+
+def test_resize_data_resizes_both_splits_and_recomputes_statistics(nb):
+    data = tiny_data(nb, n_train=8, n_test=4, size=64)
+    data.train_x[:, 0] = 200                                           # a red-heavy training set
+    small = nb.resize_data(data, 32)
+    assert small.train_x.shape == (8, 3, 32, 32) and small.test_x.shape == (4, 3, 32, 32)
+    assert small.train_x.dtype == torch.uint8 and (small.train_x[:, 0] == 200).all()
+    assert torch.allclose(small.mean, nb.channel_stats(small.train_x)[0])
+    assert nb.resize_data(small, 32) is small

@@ -11,7 +11,8 @@ from conftest import NOTEBOOK, write_class_folder
 CLASSES = [f"class{i}" for i in range(10)]
 RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusion", "task2_layer4_curves", "task3_full_curves",
-           "summary_accuracy"]
+           "summary_accuracy", "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves"]
+SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 
 
 def execute(tmp_path, name, **parameters):
@@ -19,6 +20,10 @@ def execute(tmp_path, name, **parameters):
     papermill.execute_notebook(str(NOTEBOOK), str(output), parameters=parameters, cwd=str(tmp_path),
                                kernel_name="python3", progress_bar=False)
     return json.loads(output.read_text())
+
+
+def state_mtimes(tmp_path):
+    return {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out" / "checkpoints").glob("*.state.pt")}
 
 
 def printed(notebook):
@@ -30,9 +35,13 @@ def printed(notebook):
 def smoke_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("e2e")
     write_class_folder(tmp_path / "cifar", classes=CLASSES, n_train=30, n_test=10)
+    write_class_folder(tmp_path / "nette", classes=CLASSES, n_train=6, n_test=3, size=48, seed=1)
+    (tmp_path / "nette" / "test").rename(tmp_path / "nette" / "val")     # Imagenette's layout
     parameters = dict(DATA_DIR=str(tmp_path / "cifar"), CACHE_DIR=str(tmp_path / "cache"),
-                      OUT_DIR=str(tmp_path / "out"), PRESET="smoke")
+                      OUT_DIR=str(tmp_path / "out"), PRESET="smoke",
+                      IMAGENETTE_DIR=str(tmp_path / "nette"), IMAGENETTE_SIZE=32)
     first = execute(tmp_path, "first.ipynb", **parameters)
+    tmp_path.joinpath("state_mtimes.json").write_text(json.dumps(state_mtimes(tmp_path)))
     os.environ["TQDM_DISABLE"] = "1"      # the second run is one whose outputs are kept
     try:
         second = execute(tmp_path, "second.ipynb", **parameters)
@@ -72,11 +81,43 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
 
 
 def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
-    _, _, first, second = smoke_run
-    text = printed(second)
-    assert text.count("finished run loaded") == len(RUNS)
-    assert "epoch 1/" not in text
-    assert "epoch 1/" in printed(first)
+    tmp_path, _, first, second = smoke_run
+    before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
+    assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5        # Tasks 1-3, two few-label counts, Imagenette
+    assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
+    assert printed(second).count("finished run loaded") == len(before)
+    assert "finished run loaded" not in printed(first)
+    summary = json.loads((tmp_path / "out" / "results" / "summary.json").read_text())
+    assert summary["loaded_runs"] == RUNS
+
+
+def test_few_label_section_trains_on_balanced_subsets_and_scores_the_full_test_set(smoke_run):
+    tmp_path, _, _, _ = smoke_run
+    few = json.loads((tmp_path / "out" / "results" / "few_labels.json").read_text())
+    assert list(few["curves"]) == SETUPS
+    for points in few["curves"].values():
+        assert [p["per_class"] for p in points] == [2, 4]
+        for p in points:
+            assert p["n_labelled"] == 10 * p["per_class"] and p["n_test"] == 100
+            assert p["images_per_epoch"] % p["n_labelled"] == 0 and p["images_per_epoch"] >= 64
+            assert 0 <= p["final_acc"] <= 1
+    for per_class in (2, 4):
+        for setup in SETUPS:
+            state = torch.load(tmp_path / "out" / "checkpoints" / f"few{per_class}_{setup}.state.pt",
+                               weights_only=True)
+            assert state["signature"]["n_train"] == few["curves"][setup][0 if per_class == 2 else 1]["images_per_epoch"]
+
+
+def test_imagenette_section_reads_val_folder_and_reports_rotation_and_transfer(smoke_run):
+    tmp_path, _, first, _ = smoke_run
+    nette = json.loads((tmp_path / "out" / "results" / "imagenette.json").read_text())
+    assert nette["n_train"] == 60 and nette["n_val"] == 30 and nette["size"] == 32
+    assert list(nette["rows"]) == ["rotation"] + SETUPS
+    assert nette["runs"]["rotation"]["n_test"] == 30
+    fine_tuned = torch.load(tmp_path / "out" / "checkpoints" / "imagenette_full_from_rotation.best.pt",
+                            weights_only=True)
+    assert fine_tuned["model"]["fc.weight"].shape == (10, 512)
+    assert "Imagenette: 60 training and 30 validation images of size (3, 32, 32)" in printed(first)
 
 
 def test_unknown_preset_stops_the_notebook_with_a_clear_message(smoke_run):

@@ -176,6 +176,16 @@ def test_presets_and_overrides_are_checked(nb):
     assert nb.resolve_preset("real", {"full": {"lr": 1}})["full"]["lr"] == 1   # an int is a fine float
     with pytest.raises(ValueError, match="unknown precision"):
         nb.resolve_preset("real", {"full": {"precision": "fp8"}})
+    few = nb.resolve_preset("real", {"few_labels": {"per_class": [10, 50]}})["few_labels"]
+    assert few == {"per_class": [10, 50], "min_epoch_images": real["few_labels"]["min_epoch_images"]}
+    with pytest.raises(ValueError, match="per_class must be a list of positive integers"):
+        nb.resolve_preset("real", {"few_labels": {"per_class": [0, 20]}})
+    with pytest.raises(ValueError, match="per_class must be a list of positive integers"):
+        nb.resolve_preset("real", {"few_labels": {"per_class": 20}})
+    with pytest.raises(ValueError, match="few_labels needs exactly the fields"):
+        nb.resolve_preset("real", {"few_labels": {"per_klass": [20]}})
+    with pytest.raises(ValueError, match="min_epoch_images must be a positive integer"):
+        nb.resolve_preset("real", {"few_labels": {"min_epoch_images": 2.5}})
 
 
 def test_device_choice(nb):
