@@ -28,7 +28,7 @@ def load(results):
     summary = json.loads((results / "summary.json").read_text())
     runs = {row["name"]: json.loads((results / f"{row['name']}.json").read_text()) for row in summary["rows"]}
     optional = {"summary": summary}
-    for name in ("rotation_confusion", "benchmark", "precision_check", "few_labels", "imagenette",
+    for name in ("rotation_confusion", "benchmark", "precision_check", "few_labels", "few_label_seeds", "imagenette",
                  "from_scratch/summary"):
         path = results / f"{name}.json"
         optional[name] = json.loads(path.read_text()) if path.exists() else None
@@ -258,6 +258,35 @@ def few_labels_section(few):
     return "\n".join(lines + budget + ["", reading, "", quoted])
 
 
+def few_label_seeds_section(seeds):
+    """The smallest counts again with other seeds: every seed's accuracy, and whether the gain of the
+    rotation initialisation is larger than the spread between seeds."""
+    if not seeds:
+        return ("Each point is one seed; `benchmarks/few_label_seeds.py` repeats the small counts with other "
+                "seeds (not run yet).")
+    lines = [f"How much the small counts move with the seed (seeds {', '.join(map(str, seeds['seeds']))}: each "
+             f"draws another balanced subset, head initialisation and data order; `{seeds['command']}`, "
+             f"{seeds['wall_minutes']:.0f} minutes):", "",
+             "| labelled per class | set-up | test accuracy by seed | mean | range |", "|---|---|---|---|---|"]
+    rows = sorted(((p["per_class"], setup, p) for setup, points in seeds["points"].items() for p in points),
+                  key=lambda t: t[0])
+    for _, setup, p in rows:
+        by_seed = " / ".join(f"{pct(a)}" for a in p["final_acc_by_seed"].values())
+        lines.append(f"| {p['per_class']} | {setup} | {by_seed} | {pct(p['mean'])}% | "
+                     f"{pct(p['min'])}-{pct(p['max'])}% |")
+    supervised = {p["per_class"]: p for p in seeds["points"]["full_from_random"]}
+    verdicts = []
+    for i, n in enumerate(supervised):
+        best = max((seeds["points"][s][i] for s in seeds["points"] if s != "full_from_random"),
+                   key=lambda p: p["mean"])
+        margin = 100 * (best["min"] - supervised[n]["max"])
+        verdicts.append(f"{n} per class: the worst seed of the better rotation set-up is "
+                        + (f"{margin:.1f} points above the best seed of supervised training" if margin > 0 else
+                           f"{-margin:.1f} points below the best seed of supervised training"))
+    lines += ["", "; ".join(verdicts) + "."]
+    return "\n".join(lines)
+
+
 def few_labels_trend(few):
     """Whether the gain of the rotation initialisation (whole network) shrinks as labels grow."""
     if not few:
@@ -334,6 +363,7 @@ def render(runs, optional, template, results):
                                        optional["from_scratch/summary"]),
         "precision_section": precision_section(optional["precision_check"]),
         "few_labels_section": few_labels_section(optional["few_labels"]),
+        "few_label_seeds_section": few_label_seeds_section(optional["few_label_seeds"]),
         "imagenette_section": imagenette_section(optional["imagenette"]),
         "few_labels_trend": few_labels_trend(optional["few_labels"]),
         "confusion_section": confusion_section(optional["rotation_confusion"]),
