@@ -221,6 +221,12 @@ def precision_section(check):
     return "\n".join(lines)
 
 
+def whole_net_gaps(curves):
+    """(labelled per class, accuracy points of rotation over random init) with the whole network trained."""
+    return [(a["per_class"], 100 * (a["final_acc"] - b["final_acc"]))
+            for a, b in zip(curves["full_from_rotation"], curves["full_from_random"])]
+
+
 def few_labels_section(few):
     if not few:
         return "(No `results/few_labels.json` yet: run section 12 of the notebook.)"
@@ -228,10 +234,9 @@ def few_labels_section(few):
     counts = [p["per_class"] for p in next(iter(curves.values()))]
     lines = ["| labelled per class | " + " | ".join(curves) + " | rotation - random (whole net) |",
              "|---|" + "---|" * (len(curves) + 1)]
-    for i, n in enumerate(counts):
-        gap = curves["full_from_rotation"][i]["final_acc"] - curves["full_from_random"][i]["final_acc"]
+    for i, (n, gap) in enumerate(whole_net_gaps(curves)):
         lines.append(f"| {n} | " + " | ".join(f"{pct(c[i]['final_acc'])}%" for c in curves.values())
-                     + f" | {100 * gap:+.1f} |")
+                     + f" | {gap:+.1f} |")
     budget = ["", "Training budget per point (the same rule everywhere: " + few["rule"] + "):", "",
               "| labelled per class | images per epoch | layer4+fc steps | whole-net steps |", "|---|---|---|---|"]
     for i, n in enumerate(counts):
@@ -291,8 +296,7 @@ def few_labels_trend(few):
     """Whether the gain of the rotation initialisation (whole network) shrinks as labels grow."""
     if not few:
         return ""
-    rot, rand = few["curves"]["full_from_rotation"], few["curves"]["full_from_random"]
-    gaps = [(p["per_class"], 100 * (a["final_acc"] - b["final_acc"])) for p, a, b in zip(rot, rot, rand)]
+    gaps = whole_net_gaps(few["curves"])
     (n_max, g_max), (n_min, g_min) = max(gaps, key=lambda t: t[1]), min(gaps, key=lambda t: t[1])
     peak = [n for n, _ in gaps].index(n_max)
     shrinking = all(later <= earlier + 1 for (_, earlier), (_, later) in zip(gaps[peak:], gaps[peak + 1:]))
@@ -304,7 +308,7 @@ def few_labels_trend(few):
                  + ": the more labels there are, the more the supervised signal can build the features by itself.")
     else:
         text += "It does not shrink steadily as labels are added; one seed per point leaves that open."
-    l4, full = few["curves"]["layer4_from_rotation"][0], rot[0]
+    l4, full = few["curves"]["layer4_from_rotation"][0], few["curves"]["full_from_rotation"][0]
     if l4["final_acc"] > full["final_acc"]:
         text += (f" At {l4['per_class']} per class, training only layer4+fc on the rotation trunk "
                  f"({pct(l4['final_acc'])}%) beats training the whole network from it ({pct(full['final_acc'])}%): "
