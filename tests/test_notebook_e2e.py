@@ -11,7 +11,8 @@ from conftest import NOTEBOOK, write_class_folder
 CLASSES = [f"class{i}" for i in range(10)]
 RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusion", "task2_layer4_curves", "task3_full_curves",
-           "summary_accuracy", "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves"]
+           "summary_accuracy", "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves",
+           "stem_comparison", "stem_curves"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 
 
@@ -83,7 +84,7 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
 def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     tmp_path, _, first, second = smoke_run
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
-    assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5        # Tasks 1-3, two few-label counts, Imagenette
+    assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5 + 4    # Tasks 1-3, two few-label counts, Imagenette, stem
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
     assert printed(second).count("finished run loaded") == len(before)
     assert "finished run loaded" not in printed(first)
@@ -118,6 +119,28 @@ def test_imagenette_section_reads_val_folder_and_reports_rotation_and_transfer(s
                             weights_only=True)
     assert fine_tuned["model"]["fc.weight"].shape == (10, 512)
     assert "Imagenette: 60 training and 30 validation images of size (3, 32, 32)" in printed(first)
+
+
+def test_stem_section_sets_each_3x3_run_beside_its_stock_counterpart(smoke_run):
+    tmp_path, _, first, second = smoke_run
+    stem = json.loads((tmp_path / "out" / "results" / "stem.json").read_text())
+    assert list(stem["rows"]) == ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation"]
+    assert stem["rows"]["rotation"]["stock"]["run"] == "rotation"
+    assert stem["rows"]["full_from_rotation"]["3x3"]["run"] == "stem_full_from_rotation"
+    assert 3.5 < stem["multiply_adds"]["3x3"] / stem["multiply_adds"]["stock"] < 4.5
+    fine_tuned = torch.load(tmp_path / "out" / "checkpoints" / "stem_full_from_rotation.best.pt", weights_only=True)
+    assert fine_tuned["model"]["conv1.weight"].shape == (64, 3, 3, 3)
+    assert fine_tuned["model"]["fc.weight"].shape == (10, 512)
+    assert sorted(stem["loaded_runs"]) == sorted(r["3x3"]["run"] for r in stem["rows"].values())
+    assert "STEM_SECTION is False" not in printed(first)
+
+
+def test_sections_record_which_runs_were_loaded(smoke_run):
+    tmp_path, _, _, _ = smoke_run
+    few = json.loads((tmp_path / "out" / "results" / "few_labels.json").read_text())
+    nette = json.loads((tmp_path / "out" / "results" / "imagenette.json").read_text())
+    assert len(few["loaded_runs"]) == 2 * 4 and all(n.startswith("few") for n in few["loaded_runs"])
+    assert sorted(nette["loaded_runs"]) == sorted(r["run"] for r in nette["rows"].values())
 
 
 def test_unknown_preset_stops_the_notebook_with_a_clear_message(smoke_run):

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PEER = {"rotation": "77.93", "layer4_from_rotation": "49.44", "layer4_from_random": "45.82",
         "full_from_rotation": "67.94", "full_from_random": "77.10"}
 ROTATIONS = ["0°", "90°", "180°", "270°"]
+# Results files of notebook sections whose wall time the report quotes; a copy of each, as written
+# by the execution that trained its runs, is kept in results/from_scratch/.
+SECTIONS = ("summary", "few_labels", "imagenette", "stem")
 
 
 def pct(x, digits=1):
@@ -29,7 +32,7 @@ def load(results):
     runs = {row["name"]: json.loads((results / f"{row['name']}.json").read_text()) for row in summary["rows"]}
     optional = {"summary": summary}
     for name in ("rotation_confusion", "benchmark", "precision_check", "few_labels", "few_label_seeds", "imagenette",
-                 "from_scratch/summary"):
+                 "stem", *(f"from_scratch/{n}" for n in SECTIONS)):
         path = results / f"{name}.json"
         optional[name] = json.loads(path.read_text()) if path.exists() else None
     return runs, optional
@@ -59,24 +62,27 @@ def config_table(runs):
     return "\n".join(lines)
 
 
-def tasks_wall_minutes(summary, from_scratch):
-    """Wall time of Tasks 1-3 as trained: this execution's, unless it loaded finished runs."""
-    if not summary.get("loaded_runs"):
-        return summary["wall_minutes"], "the committed execution"
-    if not from_scratch:
-        raise SystemExit("summary.json says runs were loaded, and results/from_scratch/summary.json, "
-                         "the execution that trained them, is missing")
-    return from_scratch["wall_minutes"], "the execution that trained them (`results/from_scratch/`)"
+def section_wall_minutes(name, optional):
+    """Wall time of a notebook section as trained: the committed execution's, unless that execution
+    loaded finished runs; then that of the execution that trained them (results/from_scratch/)."""
+    section = optional[name]
+    if not section.get("loaded_runs"):
+        return section["wall_minutes"], "the committed execution"
+    trained = optional[f"from_scratch/{name}"]
+    if not trained or trained.get("loaded_runs"):
+        raise SystemExit(f"{name}.json says runs were loaded, and results/from_scratch/{name}.json, the "
+                         "execution that trained them, is missing or loaded runs itself")
+    return trained["wall_minutes"], "the execution that trained them, kept in `results/from_scratch/`"
 
 
-def speed_section(runs, benchmark, summary, from_scratch):
+def speed_section(runs, benchmark, optional):
     total_minutes = sum(r["train_seconds"] for r in runs.values()) / 60
-    minutes, which = tasks_wall_minutes(summary, from_scratch)
+    minutes, which = section_wall_minutes("summary", optional)
     wall = (f"The notebook's wall time for Tasks 1-3, from loading the data to their summary table, all "
             f"five runs and their evaluations included, in {which}: **{minutes:.1f} minutes**. ")
     lines = [f"{wall}Training steps alone: {total_minutes:.1f} minutes. Mean training speed per run:", "",
              "| run | images/s | precision |", "|---|---|---|"]
-    for row in summary["rows"]:
+    for row in optional["summary"]["rows"]:
         lines.append(f"| {row['name']} | {row['images_per_s']:.0f} | {runs[row['name']]['precision']} |")
     if benchmark:
         lines += ["", f"Side-by-side benchmark (`{benchmark['command']}`, {benchmark['machine']['cpu']}, "
@@ -159,14 +165,14 @@ TARGETS = {"rotation": 0.80, "layer4_from_rotation": 0.65, "full_from_rotation":
 WALL_BUDGET_MINUTES = 60
 
 
-def targets_sentence(final, summary, from_scratch):
+def targets_sentence(final, optional):
     """Which of the project's accuracy targets, and its time budget, the committed run met."""
     met = [n for n, t in TARGETS.items() if final[n] >= t]
     missed = [n for n in TARGETS if n not in met]
     text = ("Against the project's accuracy targets (" + ", ".join(f"{n} {pct(t, 0)}%" for n, t in TARGETS.items())
             + "): " + (f"all {len(met)} met" if not missed else
                        f"met {', '.join(met) or 'none'}; missed {', '.join(missed)}") + ".")
-    minutes, _ = tasks_wall_minutes(summary, from_scratch)
+    minutes, _ = section_wall_minutes("summary", optional)
     within = minutes <= WALL_BUDGET_MINUTES
     text += (f" The wall time of Tasks 1-3, {minutes:.1f} minutes, is "
              + ("within" if within else "over") + f" the {WALL_BUDGET_MINUTES}-minute budget.")
@@ -227,7 +233,8 @@ def whole_net_gaps(curves):
             for a, b in zip(curves["full_from_rotation"], curves["full_from_random"])]
 
 
-def few_labels_section(few):
+def few_labels_section(optional):
+    few = optional["few_labels"]
     if not few:
         return "(No `results/few_labels.json` yet: run section 12 of the notebook.)"
     curves = few["curves"]
@@ -260,7 +267,8 @@ def few_labels_section(few):
               "ResNet18, and another schedule): " + "; ".join(
                   f"{label.removeprefix('paper: ')} " + " / ".join(map(str, ys)) for label, ys in ref["curves"].items())
               + f" % at {' / '.join(map(str, ref['per_class']))} per class.")
-    return "\n".join(lines + budget + ["", reading, "", quoted])
+    wall = "Section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("few_labels", optional))
+    return "\n".join(lines + budget + ["", reading, "", quoted, "", wall])
 
 
 def few_label_seeds_section(seeds):
@@ -332,7 +340,8 @@ def overfit_sentence(run):
     return text + "; it does not overfit yet, so a longer schedule is the first lever to try."
 
 
-def imagenette_section(nette):
+def imagenette_section(optional):
+    nette = optional["imagenette"]
     if not nette:
         return "(No `results/imagenette.json` yet: run section 13 of the notebook with `IMAGENETTE_DIR` set.)"
     rows = nette["rows"]
@@ -354,7 +363,41 @@ def imagenette_section(nette):
                              "With the whole network trained"),
               "", overfit_sentence(nette["runs"]["rotation"]),
               "", f"Configurations: {json.dumps({k: {f: v[f] for f in ('epochs', 'batch_size', 'lr')} for k, v in nette['config'].items()})}; "
-              f"section wall time {nette['wall_minutes']:.1f} minutes."]
+              + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("imagenette", optional))]
+    return "\n".join(lines)
+
+
+def stem_section(optional):
+    """Section 14: each 3x3-stem run beside its stock counterpart, the cost, and whether it wins."""
+    stem = optional["stem"]
+    if not stem:
+        return "(No `results/stem.json` yet: run section 14 of the notebook.)"
+    rows = stem["rows"]
+    lines = ["| run | stock ResNet18: test acc, last epoch (epochs) | 3x3 stem (epochs) | stock: training min "
+             "(images/s) | 3x3 stem: training min (images/s) |", "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        a, b = r["stock"], r["3x3"]
+        lines.append(f"| {name} | {pct(a['final_acc'])}% ({a['epochs']}) | **{pct(b['final_acc'])}%** ({b['epochs']}) | "
+                     f"{a['train_minutes']:.1f} ({a['images_per_s']:.0f}) | {b['train_minutes']:.1f} ({b['images_per_s']:.0f}) |")
+    macs = stem["multiply_adds"]
+    speed = rows["rotation"]["stock"]["images_per_s"] / rows["rotation"]["3x3"]["images_per_s"]
+    compared = {"rotation": "rotation prediction", "layer4_from_rotation": "layer4+fc transfer",
+                "full_from_rotation": "whole-network transfer"}
+    diffs = {what: 100 * (rows[n]["3x3"]["final_acc"] - rows[n]["stock"]["final_acc"]) for n, what in compared.items()}
+    wins = [w for w, d in diffs.items() if d > 0]
+    verdict = ("The 3x3 stem beats the stock network on all three" if len(wins) == len(diffs) else
+               f"The 3x3 stem beats the stock network on {', '.join(wins) or 'none'} of the three")
+    stem_minutes = sum(r["3x3"]["train_minutes"] for r in rows.values())
+    stock_minutes = sum(r["stock"]["train_minutes"] for r in rows.values())
+    lines += ["", f"{verdict} ({'; '.join(f'{w} {d:+.1f} points' for w, d in diffs.items())}), in fewer epochs "
+              f"but at {macs['3x3'] / macs['stock']:.1f}x the multiply-adds per {stem['image_size']}x{stem['image_size']} "
+              f"image ({macs['3x3'] / 1e6:.0f} M against {macs['stock'] / 1e6:.0f} M, torch's FLOP counter), which "
+              f"this CPU turns into {speed:.1f}x fewer rotation images per second. These {len(rows)} runs trained for "
+              f"{stem_minutes:.0f} minutes against {stock_minutes:.0f} for their stock counterparts.",
+              "", gap_sentence(rows["layer4_from_rotation"]["3x3"]["final_acc"], rows["layer4_from_random"]["3x3"]["final_acc"],
+                               "3x3 stem, layer4+fc trained"),
+              "", f"Configurations: {json.dumps({k: {f: v[f] for f in ('epochs', 'batch_size', 'lr')} for k, v in stem['config'].items()})}; "
+              + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("stem", optional))]
     return "\n".join(lines)
 
 
@@ -363,12 +406,12 @@ def render(runs, optional, template, results):
     values = {
         "results_table": results_table(optional["summary"]["rows"]),
         "config_table": config_table(runs),
-        "speed_section": speed_section(runs, optional["benchmark"], optional["summary"],
-                                       optional["from_scratch/summary"]),
+        "speed_section": speed_section(runs, optional["benchmark"], optional),
         "precision_section": precision_section(optional["precision_check"]),
-        "few_labels_section": few_labels_section(optional["few_labels"]),
+        "few_labels_section": few_labels_section(optional),
         "few_label_seeds_section": few_label_seeds_section(optional["few_label_seeds"]),
-        "imagenette_section": imagenette_section(optional["imagenette"]),
+        "imagenette_section": imagenette_section(optional),
+        "stem_section": stem_section(optional),
         "few_labels_trend": few_labels_trend(optional["few_labels"]),
         "confusion_section": confusion_section(optional["rotation_confusion"]),
         "rotation_best": pct(runs["rotation"]["best"]["test_acc"]),
@@ -379,7 +422,7 @@ def render(runs, optional, template, results):
         "full_gap": gap_sentence(final["full_from_rotation"], final["full_from_random"],
                                  "With the whole network trained"),
         "full_gap_reading": full_gap_reading(final),
-        "targets_sentence": targets_sentence(final, optional["summary"], optional["from_scratch/summary"]),
+        "targets_sentence": targets_sentence(final, optional),
         "earlier_run_section": earlier_run_section(runs, results),
         "layer4_rot_train": pct(runs["layer4_from_rotation"]["final"]["train_acc"]),
         "layer4_rand_train": pct(runs["layer4_from_random"]["final"]["train_acc"]),
