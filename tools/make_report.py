@@ -396,9 +396,24 @@ def stem_section(optional):
               f"{stem_minutes:.0f} minutes against {stock_minutes:.0f} for their stock counterparts.",
               "", gap_sentence(rows["layer4_from_rotation"]["3x3"]["final_acc"], rows["layer4_from_random"]["3x3"]["final_acc"],
                                "3x3 stem, layer4+fc trained"),
+              "", gap_sentence(rows["full_from_rotation"]["3x3"]["final_acc"], rows["full_from_random"]["3x3"]["final_acc"],
+                               "3x3 stem, whole network trained"),
               "", f"Configurations: {json.dumps({k: {f: v[f] for f in ('epochs', 'batch_size', 'lr')} for k, v in stem['config'].items()})}; "
-              + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("stem", optional))]
+              + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("stem", optional))
+              + resumed_note(stem["runs"].values())]
     return "\n".join(lines)
+
+
+def resumed_note(runs):
+    """Which runs this execution resumed rather than started: its wall time then lacks their first epochs."""
+    resumed = [r for r in runs if 0 < r["resumed_from_epoch"] < len(r["history"])]
+    if not resumed:
+        return ""
+    return (" That execution resumed " + ", ".join(f"{r['name']} after epoch {r['resumed_from_epoch']} "
+                                                  f"({sum(h['train_seconds'] for h in r['history'][:r['resumed_from_epoch']]) / 60:.1f} "
+                                                  "training minutes)" for r in resumed)
+            + " of an interrupted one, which the wall time leaves out; the training minutes in the table count "
+              "every epoch.")
 
 
 def render(runs, optional, template, results):
