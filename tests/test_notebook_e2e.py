@@ -1,6 +1,9 @@
 """The whole notebook, headless (papermill, smoke preset) on a synthetic class-folder data set."""
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import papermill
 import pytest
@@ -42,6 +45,10 @@ def smoke_run(tmp_path_factory):
                       OUT_DIR=str(tmp_path / "out"), PRESET="smoke",
                       IMAGENETTE_DIR=str(tmp_path / "nette"), IMAGENETTE_SIZE=32)
     first = execute(tmp_path, "first.ipynb", **parameters)
+    trained = tmp_path / "out" / "results" / "from_scratch"     # what the report reads once runs are loaded
+    trained.mkdir()
+    for name in ("summary", "few_labels", "imagenette", "stem"):
+        shutil.copy(tmp_path / "out" / "results" / f"{name}.json", trained)
     tmp_path.joinpath("state_mtimes.json").write_text(json.dumps(state_mtimes(tmp_path)))
     os.environ["TQDM_DISABLE"] = "1"      # the second run is one whose outputs are kept
     try:
@@ -141,6 +148,25 @@ def test_sections_record_which_runs_were_loaded(smoke_run):
     nette = json.loads((tmp_path / "out" / "results" / "imagenette.json").read_text())
     assert len(few["loaded_runs"]) == 2 * 4 and all(n.startswith("few") for n in few["loaded_runs"])
     assert sorted(nette["loaded_runs"]) == sorted(r["run"] for r in nette["rows"].values())
+
+
+def test_report_is_written_from_the_results_and_quotes_the_training_executions_wall_times(smoke_run):
+    tmp_path, _, _, _ = smoke_run
+    results = tmp_path / "out" / "results"
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results-table -->\nold\n<!-- /results-table -->\nend\n")
+    command = [sys.executable, str(NOTEBOOK.parent / "tools" / "make_report.py"), "--results", str(results),
+               "--report", str(tmp_path / "report.md"), "--readme", str(readme)]
+    subprocess.run(command, check=True, capture_output=True)
+    report = (tmp_path / "report.md").read_text()
+    stem = json.loads((results / "from_scratch" / "stem.json").read_text())
+    assert f"section wall time {stem['wall_minutes']:.1f} minutes (the execution that trained them" in report
+    assert "| rotation | " in report and "multiply-adds per 32x32 image" in report
+    assert "| Task 1, rotation |" in readme.read_text() and "old" not in readme.read_text()
+
+    (results / "from_scratch" / "stem.json").unlink()         # a loaded section without its training record
+    failed = subprocess.run(command, capture_output=True, text=True)
+    assert failed.returncode != 0 and "from_scratch/stem.json" in failed.stderr
 
 
 def test_unknown_preset_stops_the_notebook_with_a_clear_message(smoke_run):

@@ -389,8 +389,9 @@ def stem_section(optional):
                f"The 3x3 stem beats the stock network on {', '.join(wins) or 'none'} of the three")
     stem_minutes = sum(r["3x3"]["train_minutes"] for r in rows.values())
     stock_minutes = sum(r["stock"]["train_minutes"] for r in rows.values())
-    lines += ["", f"{verdict} ({'; '.join(f'{w} {d:+.1f} points' for w, d in diffs.items())}), in fewer epochs "
-              f"but at {macs['3x3'] / macs['stock']:.1f}x the multiply-adds per {stem['image_size']}x{stem['image_size']} "
+    fewer = all(r["3x3"]["epochs"] <= r["stock"]["epochs"] for r in rows.values())
+    lines += ["", f"{verdict} ({'; '.join(f'{w} {d:+.1f} points' for w, d in diffs.items())}), "
+              f"{'in no more epochs but ' if fewer else ''}at {macs['3x3'] / macs['stock']:.1f}x the multiply-adds per {stem['image_size']}x{stem['image_size']} "
               f"image ({macs['3x3'] / 1e6:.0f} M against {macs['stock'] / 1e6:.0f} M, torch's FLOP counter), which "
               f"this CPU turns into {speed:.1f}x fewer rotation images per second. These {len(rows)} runs trained for "
               f"{stem_minutes:.0f} minutes against {stock_minutes:.0f} for their stock counterparts.",
@@ -398,10 +399,22 @@ def stem_section(optional):
                                "3x3 stem, layer4+fc trained"),
               "", gap_sentence(rows["full_from_rotation"]["3x3"]["final_acc"], rows["full_from_random"]["3x3"]["final_acc"],
                                "3x3 stem, whole network trained"),
+              "", whole_net_split(rows),
               "", f"Configurations: {json.dumps({k: {f: v[f] for f in ('epochs', 'batch_size', 'lr')} for k, v in stem['config'].items()})}; "
               + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("stem", optional))
               + resumed_note(stem["runs"].values())]
     return "\n".join(lines)
+
+
+def whole_net_split(rows):
+    """The 3x3 stem's whole-network result from rotation against the stock network from random
+    weights, split into what the architecture and what the pre-training adds."""
+    stock_random = rows["full_from_random"]["stock"]["final_acc"]
+    stem_random, stem_rotation = rows["full_from_random"]["3x3"]["final_acc"], rows["full_from_rotation"]["3x3"]["final_acc"]
+    return (f"Whole network trained: the 3x3 stem from rotation stands at {100 * (stem_rotation - stock_random):+.1f} points "
+            f"relative to the stock network trained from random weights; of that, {100 * (stem_random - stock_random):+.1f} "
+            f"come from the architecture alone (both from random weights) and {100 * (stem_rotation - stem_random):+.1f} "
+            "from the rotation pre-training (3x3 stem, rotation against random weights).")
 
 
 def resumed_note(runs):
