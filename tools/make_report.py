@@ -32,7 +32,7 @@ def load(results):
     runs = {row["name"]: json.loads((results / f"{row['name']}.json").read_text()) for row in summary["rows"]}
     optional = {"summary": summary}
     for name in ("rotation_confusion", "benchmark", "precision_check", "few_labels", "few_label_seeds", "imagenette",
-                 "stem", *(f"from_scratch/{n}" for n in SECTIONS)):
+                 "stem", "speed_levers", *(f"from_scratch/{n}" for n in SECTIONS)):
         path = results / f"{name}.json"
         optional[name] = json.loads(path.read_text()) if path.exists() else None
     return runs, optional
@@ -92,7 +92,25 @@ def speed_section(runs, benchmark, optional):
         for name, row in benchmark["results"].items():
             lines.append(f"| {name} | {row['starter']['images_per_s']:.0f} | {row['ours']['images_per_s']:.0f} "
                          f"| {row['speed-up']:.2f}x |")
-    return "\n".join(lines)
+    return "\n".join(lines + levers_lines(optional["speed_levers"], benchmark))
+
+
+def levers_lines(levers, benchmark):
+    """What each lever tried on the rotation training does to its speed, and to the benchmark's goal."""
+    if not levers:
+        return []
+    lines = ["", f"Levers tried on the rotation training, one at a time (`{levers['command']}`, the same machine, "
+             "measured in one run):", "", "| change to the notebook's path | images/s | relative |", "|---|---|---|"]
+    for name, row in levers["results"].items():
+        lines.append(f"| {name} | {row['images_per_s']:.0f} | {row['relative_to_notebook_path']:.2f}x |")
+    best_name, best = max(levers["results"].items(), key=lambda kv: kv[1]["images_per_s"])
+    if benchmark:
+        starter = benchmark["results"]["rotation"]["starter"]["images_per_s"]
+        lines += ["", f"The fastest is {best_name} ({best['images_per_s']:.0f} images/s), "
+                  f"{best['images_per_s'] / starter:.2f}x the starter-style pipeline's {starter:.0f} images/s of the "
+                  "benchmark above; the goal of 2.5x is " + ("met." if best["images_per_s"] >= 2.5 * starter else
+                  "not met by any of them on this CPU.")]
+    return lines
 
 
 def confusion_section(analysis):
