@@ -10,7 +10,6 @@ the notebook picks for this device). Both train the same model with the same opt
 training steps are timed, after a few warm-up steps. Writes results/benchmark.json.
 """
 import argparse
-import json
 import platform
 import random
 import sys
@@ -144,8 +143,7 @@ def main():
                 "batch 128 source images, precision as the notebook picks it",
         "results": results,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    nb.write_json(report, args.out)
     print(f"written {args.out}")
 
 

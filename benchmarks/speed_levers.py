@@ -9,7 +9,6 @@ bf16 autocast over the whole model. Same model, optimizer and timing as benchmar
 Writes results/speed_levers.json.
 """
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -68,8 +67,7 @@ def main():
     report = {"command": "python " + " ".join(sys.argv),
               "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__},
               "notebook_precision": precision, "results": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    nb.write_json(report, args.out)
     print(f"written {args.out}")
 
 

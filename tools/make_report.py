@@ -62,20 +62,41 @@ def config_table(runs):
     return "\n".join(lines)
 
 
-def section_wall_minutes(name, optional):
-    """Wall time of a notebook section as trained: the committed execution's, unless that execution
-    loaded finished runs; then that of the execution that trained them (results/from_scratch/)."""
+def trained_record(name, optional):
+    """A section's results file as written by the execution that trained its runs: the committed
+    one, unless that execution loaded finished runs; then the copy in results/from_scratch/."""
     section = optional[name]
     if not section.get("loaded_runs"):
-        return section["wall_minutes"], "the committed execution"
+        return section, "the committed execution"
     trained = optional[f"from_scratch/{name}"]
     if not trained or trained.get("loaded_runs"):
         raise SystemExit(f"{name}.json says runs were loaded, and results/from_scratch/{name}.json, the "
                          "execution that trained them, is missing or loaded runs itself")
-    return trained["wall_minutes"], "the execution that trained them, kept in `results/from_scratch/`"
+    return trained, "the execution that trained them, kept in `results/from_scratch/`"
 
 
-def speed_section(runs, benchmark, optional):
+def section_wall_minutes(name, optional):
+    """Wall time of a notebook section as trained, and which execution it comes from."""
+    record, which = trained_record(name, optional)
+    return record["wall_minutes"], which
+
+
+def wall_time(name, optional):
+    """'wall time X minutes (which execution)' of a notebook section, for a sentence."""
+    return "wall time {:.1f} minutes ({})".format(*section_wall_minutes(name, optional))
+
+
+def configurations_line(name, optional):
+    """A section's run configurations (epochs, batch, learning rate) and its wall time, with the runs
+    that the training execution resumed rather than started (their first epochs are not in it)."""
+    short = {kind: {f: cfg[f] for f in ("epochs", "batch_size", "lr")} for kind, cfg in optional[name]["config"].items()}
+    record, _ = trained_record(name, optional)
+    return (f"Configurations: {json.dumps(short)}; section {wall_time(name, optional)}."
+            + resumed_note(record.get("runs", {}).values()))
+
+
+def speed_section(runs, optional):
+    benchmark = optional["benchmark"]
     total_minutes = sum(r["train_seconds"] for r in runs.values()) / 60
     minutes, which = section_wall_minutes("summary", optional)
     wall = (f"The notebook's wall time for Tasks 1-3, from loading the data to their summary table, all "
@@ -106,15 +127,15 @@ def levers_lines(levers, benchmark):
     best_name, best = max(levers["results"].items(), key=lambda kv: kv[1]["images_per_s"])
     if benchmark:
         starter = benchmark["results"]["rotation"]["starter"]["images_per_s"]
+        ours_here = levers["results"]["notebook path"]["images_per_s"]
+        ours_there = benchmark["results"]["rotation"]["ours"]["images_per_s"]
         lines += ["", f"The fastest is {best_name} ({best['images_per_s']:.0f} images/s), "
                   f"{best['images_per_s'] / starter:.2f}x the starter-style pipeline's {starter:.0f} images/s of the "
                   "benchmark above; the goal of 2.5x is " + ("met." if best["images_per_s"] >= 2.5 * starter else
                   "not met by any of them on this CPU.")
-                  + " The notebook's own path measured {:.0f} images/s here and {:.0f} in the benchmark run, {:.0f}% "
-                    "apart: differences between levers smaller than that are within run-to-run noise.".format(
-                        levers["results"]["notebook path"]["images_per_s"], benchmark["results"]["rotation"]["ours"]["images_per_s"],
-                        100 * abs(1 - levers["results"]["notebook path"]["images_per_s"]
-                                  / benchmark["results"]["rotation"]["ours"]["images_per_s"]))]
+                  + f" The notebook's own path measured {ours_here:.0f} images/s here and {ours_there:.0f} in the "
+                  f"benchmark run, {100 * abs(1 - ours_here / ours_there):.0f}% apart: differences between levers "
+                  "smaller than that are within run-to-run noise."]
     return lines
 
 
@@ -290,7 +311,7 @@ def few_labels_section(optional):
               "ResNet18, and another schedule): " + "; ".join(
                   f"{label.removeprefix('paper: ')} " + " / ".join(map(str, ys)) for label, ys in ref["curves"].items())
               + f" % at {' / '.join(map(str, ref['per_class']))} per class.")
-    wall = "Section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("few_labels", optional))
+    wall = f"Section {wall_time('few_labels', optional)}."
     return "\n".join(lines + budget + ["", reading, "", quoted, "", wall])
 
 
@@ -385,8 +406,7 @@ def imagenette_section(optional):
               + gap_sentence(rows["full_from_rotation"]["final_acc"], rows["full_from_random"]["final_acc"],
                              "With the whole network trained"),
               "", overfit_sentence(nette["runs"]["rotation"]),
-              "", f"Configurations: {json.dumps({k: {f: v[f] for f in ('epochs', 'batch_size', 'lr')} for k, v in nette['config'].items()})}; "
-              + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("imagenette", optional))]
+              "", configurations_line("imagenette", optional)]
     return "\n".join(lines)
 
 
@@ -423,9 +443,7 @@ def stem_section(optional):
               "", gap_sentence(rows["full_from_rotation"]["3x3"]["final_acc"], rows["full_from_random"]["3x3"]["final_acc"],
                                "3x3 stem, whole network trained"),
               "", whole_net_split(rows),
-              "", f"Configurations: {json.dumps({k: {f: v[f] for f in ('epochs', 'batch_size', 'lr')} for k, v in stem['config'].items()})}; "
-              + "section wall time {:.1f} minutes ({}).".format(*section_wall_minutes("stem", optional))
-              + resumed_note(stem["runs"].values())]
+              "", configurations_line("stem", optional)]
     return "\n".join(lines)
 
 
@@ -457,7 +475,7 @@ def render(runs, optional, template, results):
     values = {
         "results_table": results_table(optional["summary"]["rows"]),
         "config_table": config_table(runs),
-        "speed_section": speed_section(runs, optional["benchmark"], optional),
+        "speed_section": speed_section(runs, optional),
         "precision_section": precision_section(optional["precision_check"]),
         "few_labels_section": few_labels_section(optional),
         "few_label_seeds_section": few_label_seeds_section(optional["few_label_seeds"]),
