@@ -9,18 +9,14 @@ checkpoints go to checkpoints/fp32/rotation.*; an interrupted run resumes.
 """
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from notebook_definitions import load_definitions  # noqa: E402
-
-nb = load_definitions()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed import ROOT, cpu_name, nb  # noqa: E402
 
 
 def main():
@@ -56,7 +52,7 @@ def main():
     nb.write_json({
         "command": "python benchmarks/precision_check.py --data " + args.data,
         "config": cfg, "n_train": run["n_train"], "n_test": run["n_test"],
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+        "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(),
                     "torch": torch.__version__},
         "wall_minutes": (time.perf_counter() - started) / 60,
         "runs": rows,

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import tiny_data, write_class_folder, write_png
+from conftest import tiny_config, tiny_data, write_class_folder, write_png
 
 
 def test_class_folder_is_read_exactly(nb, image_folder, tmp_path):
@@ -119,6 +119,50 @@ def test_crop_and_flip_give_a_window_of_the_padded_image(nb):
         assert matches, f"image {i} is no window of its padded original"
         offsets.add(matches[0][:2])
     assert len(offsets) > 1, "every image got the same crop"
+
+
+def column_ramp(n, size=32):
+    """n images whose every pixel holds its column's position, -1 (left) to 1 (right)."""
+    ramp = (torch.arange(size) + 0.5) / size * 2 - 1
+    return ramp.expand(n, 3, size, size).clone()
+
+
+def test_resized_crop_of_the_whole_image_is_the_image_or_its_mirror(nb):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(32, 3, 16, 16, generator=g)
+    out = nb.random_resized_crop_flip(x, g, area=(1.0, 1.0), aspect=(1.0, 1.0))
+    flipped = [torch.allclose(o, xi.flip(2), atol=1e-5) for o, xi in zip(out, x)]
+    kept = [torch.allclose(o, xi, atol=1e-5) for o, xi in zip(out, x)]
+    assert all(f or k for f, k in zip(flipped, kept))
+    assert 0 < sum(flipped) < len(x)
+
+
+def test_resized_crop_zooms_into_a_window_of_the_asked_area(nb):
+    g = torch.Generator().manual_seed(0)
+    x = column_ramp(64)
+    out = nb.random_resized_crop_flip(x, g, area=(0.25, 0.25), aspect=(1.0, 1.0))
+    assert out.shape == x.shape
+    first, last = out[:, 0, 0, 0], out[:, 0, 0, -1]
+    # A square of a quarter of the area spans half the width, whichever way round it is shown.
+    assert torch.allclose((last - first).abs(), torch.full((64,), 1.0 * 31 / 32), atol=1e-4)
+    assert (first.minimum(last) >= -1).all() and (first.maximum(last) <= 1).all()
+    assert len({round(v, 3) for v in first.minimum(last).tolist()}) > 10, "every crop in one place"
+    assert ((last - first) < 0).any() and ((last - first) > 0).any(), "no image flipped, or all"
+    again = nb.random_resized_crop_flip(x, torch.Generator().manual_seed(0), area=(0.25, 0.25), aspect=(1.0, 1.0))
+    assert torch.equal(out, again)
+
+
+def test_training_batches_use_the_runs_augmentation(nb):
+    data = tiny_data(nb, n_train=32)
+    batches = {augment: next(nb.batches_for("classes", tiny_config(nb, augment=augment), data,
+                                            torch.Generator().manual_seed(0)))[0]
+               for augment in nb.AUGMENTATIONS}
+    # Pad-and-crop only moves pixels; a resized crop blends neighbours into new values.
+    held = set(nb.normalize(data.train_x, data.mean, data.std).unique().tolist())
+    assert set(batches["pad-crop"].unique().tolist()) <= held
+    assert not set(batches["resized-crop"].unique().tolist()) <= held
+    with pytest.raises(ValueError, match="unknown augment"):
+        nb.augment_batch(batches["pad-crop"], "mixup", torch.Generator())
 
 
 def test_an_epoch_visits_each_image_once_and_drops_only_a_tiny_tail(nb):

@@ -134,3 +134,26 @@ def test_3x3_stem_classifier_loads_its_own_trunk_and_refuses_a_stock_one(nb, tmp
     assert torch.equal(model.state_dict()["layer4.1.conv2.weight"], saved["layer4.1.conv2.weight"])
     with pytest.raises(ValueError, match="does not fit this model.*conv1.weight"):
         nb.make_classifier("rotation", 10, rotation_checkpoint, seed=0, stem="3x3")
+
+
+def test_fine_tuning_run_is_not_loaded_after_its_rotation_trunk_changed(nb, tmp_path, rotation_checkpoint):
+    data = tiny_data(nb)
+    cfg = tiny_config(nb, epochs=1)
+    def fine_tune(init):
+        model = nb.make_classifier(init, 3, rotation_checkpoint, seed=0)
+        return nb.train_run(f"ft_{init}", model, data, task="classes", scope="layer4+fc", cfg=cfg,
+                            device=torch.device("cpu"), checkpoint_dir=tmp_path, log=lambda *a: None)
+    first = fine_tune("rotation")
+    assert first["trunk"]["init"] == "rotation" and len(first["trunk"]["trunk_sha1"]) == 40
+    assert fine_tune("random")["trunk"] == {"init": "random"}
+    assert fine_tune("rotation")["resumed_from_epoch"] == 1        # same trunk: loaded
+
+    ckpt = torch.load(rotation_checkpoint, weights_only=True)
+    ckpt["model"]["fc.weight"] += 1                                  # the head is not part of the trunk
+    nb.save_atomic(ckpt, rotation_checkpoint)
+    assert fine_tune("rotation")["resumed_from_epoch"] == 1
+    ckpt["model"]["layer2.0.bn1.running_var"] *= 2                   # a retrained rotation network
+    nb.save_atomic(ckpt, rotation_checkpoint)
+    with pytest.raises(ValueError, match=r"differs in \['trunk'\].*rotation network it starts from"):
+        fine_tune("rotation")
+    assert fine_tune("random")["resumed_from_epoch"] == 1           # random init does not depend on it

@@ -174,6 +174,9 @@ def test_presets_and_overrides_are_checked(nb):
     with pytest.raises(ValueError, match="full.nesterov must be of type bool"):
         nb.resolve_preset("real", {"full": {"nesterov": 1}})
     assert nb.resolve_preset("real", {"full": {"lr": 1}})["full"]["lr"] == 1   # an int is a fine float
+    with pytest.raises(ValueError, match="unknown augment 'cutout'"):
+        nb.resolve_preset("real", {"rotation": {"augment": "cutout"}})
+    assert real["imagenette_rotation"]["augment"] == "resized-crop" and real["rotation"]["augment"] == "pad-crop"
     with pytest.raises(ValueError, match="unknown precision"):
         nb.resolve_preset("real", {"full": {"precision": "fp8"}})
     few = nb.resolve_preset("real", {"few_labels": {"per_class": [10, 50]}})["few_labels"]
