@@ -122,6 +122,9 @@ def test_imagenette_section_reads_val_folder_and_reports_rotation_and_transfer(s
     assert nette["n_train"] == 60 and nette["n_val"] == 30 and nette["size"] == 32
     assert list(nette["rows"]) == ["rotation"] + SETUPS
     assert nette["runs"]["rotation"]["n_test"] == 30
+    assert nette["runs"]["rotation"]["config"]["augment"] == "resized-crop"       # as in the real preset
+    assert nette["runs"]["full_from_rotation"]["config"]["augment"] == "pad-crop"
+    assert nette["runs"]["full_from_rotation"]["trunk"]["init"] == "rotation"
     fine_tuned = torch.load(tmp_path / "out" / "checkpoints" / "imagenette_full_from_rotation.best.pt",
                             weights_only=True)
     assert fine_tuned["model"]["fc.weight"].shape == (10, 512)
@@ -162,6 +165,7 @@ def test_report_is_written_from_the_results_and_quotes_the_training_executions_w
     stem = json.loads((results / "from_scratch" / "stem.json").read_text())
     assert f"section wall time {stem['wall_minutes']:.1f} minutes (the execution that trained them" in report
     assert "| rotation | " in report and "multiply-adds per 32x32 image" in report
+    assert '"imagenette_rotation": {"epochs": 1, "batch_size": 32, "lr": 0.1, "augment": "resized-crop"}' in report
     assert "| Task 1, rotation |" in readme.read_text() and "old" not in readme.read_text()
 
     (results / "from_scratch" / "stem.json").unlink()         # a loaded section without its training record

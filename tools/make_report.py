@@ -6,11 +6,14 @@ Every number in the report comes from a results file; sentences that compare num
 wording from the numbers, so the text cannot contradict the table.
 """
 import argparse
+import functools
 import json
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
 # A student report for the same assignment, shipped with the assignment materials (20 epochs per
 # fine-tuning); quoted for comparison, not measured here.
 PEER = {"rotation": "77.93", "layer4_from_rotation": "49.44", "layer4_from_random": "45.82",
@@ -32,7 +35,7 @@ def load(results):
     runs = {row["name"]: json.loads((results / f"{row['name']}.json").read_text()) for row in summary["rows"]}
     optional = {"summary": summary}
     for name in ("rotation_confusion", "benchmark", "precision_check", "few_labels", "few_label_seeds", "imagenette",
-                 "stem", "speed_levers", *(f"from_scratch/{n}" for n in SECTIONS)):
+                 "stem", "speed_levers", "earlier_run/imagenette", *(f"from_scratch/{n}" for n in SECTIONS)):
         path = results / f"{name}.json"
         optional[name] = json.loads(path.read_text()) if path.exists() else None
     return runs, optional
@@ -62,6 +65,18 @@ def config_table(runs):
     return "\n".join(lines)
 
 
+@functools.cache
+def run_defaults():
+    """The notebook's RUN_DEFAULTS: a field added to it after a results file was written took, in
+    that run, the default value (defaults keep the old behaviour)."""
+    from notebook_definitions import load_definitions
+    return load_definitions().RUN_DEFAULTS
+
+
+def full_config(config):
+    return {**run_defaults(), **config}
+
+
 def trained_record(name, optional):
     """A section's results file as written by the execution that trained its runs: the committed
     one, unless that execution loaded finished runs; then the copy in results/from_scratch/."""
@@ -86,10 +101,19 @@ def wall_time(name, optional):
     return "wall time {:.1f} minutes ({})".format(*section_wall_minutes(name, optional))
 
 
+def short_config(config):
+    """Epochs, batch size and learning rate of a run, and its augmentation where not the default."""
+    config = full_config(config)
+    short = {f: config[f] for f in ("epochs", "batch_size", "lr")}
+    if config["augment"] != run_defaults()["augment"]:
+        short["augment"] = config["augment"]
+    return short
+
+
 def configurations_line(name, optional):
     """A section's run configurations (epochs, batch, learning rate) and its wall time, with the runs
     that the training execution resumed rather than started (their first epochs are not in it)."""
-    short = {kind: {f: cfg[f] for f in ("epochs", "batch_size", "lr")} for kind, cfg in optional[name]["config"].items()}
+    short = {kind: short_config(cfg) for kind, cfg in optional[name]["config"].items()}
     record, _ = trained_record(name, optional)
     return (f"Configurations: {json.dumps(short)}; section {wall_time(name, optional)}."
             + resumed_note(record.get("runs", {}).values()))
@@ -194,7 +218,7 @@ def earlier_run_section(runs, results):
     lines = ["The same configuration was run once before (`results/earlier_run/`, whose README says how):", "",
              "| run | same configuration? | this run, last epoch | earlier run, last epoch |", "|---|---|---|---|"]
     for name, old in earlier.items():
-        same = "yes" if old["config"] == runs[name]["config"] else "no"
+        same = "yes" if full_config(old["config"]) == full_config(runs[name]["config"]) else "no"
         lines.append(f"| {name} | {same} | {pct(runs[name]['final']['test_acc'], 2)}% | "
                      f"{pct(old['final']['test_acc'], 2)}% |")
     diffs = [abs(runs[n]["final"]["test_acc"] - o["final"]["test_acc"]) for n, o in earlier.items()]
@@ -375,13 +399,35 @@ def overfit_sentence(run):
     gap = 100 * (last["train_acc"] - last["test_acc"])
     text = (f"At its last epoch the Imagenette rotation network is right on {pct(last['train_acc'])}% of its "
             f"(augmented) training examples and {pct(last['test_acc'])}% of the validation ones")
+    augment = full_config(run["config"])["augment"]
     if gap > 5:
         best = run["best"]
+        levers = ("more images or a higher resolution are" if augment == "resized-crop" else
+                  "more images, stronger augmentation or a higher resolution are")
         return text + (f": a gap of {gap:.1f} points. With 9,469 images it begins to memorise them "
                        f"(the validation loss was lowest at epoch {best['epoch']} of {len(run['history'])}), so "
-                       "more epochs alone would not reach the goal; more images, stronger augmentation or a "
-                       "higher resolution are the levers left untried.")
-    return text + "; it does not overfit yet, so a longer schedule is the first lever to try."
+                       f"more epochs alone would not help much; {levers} the levers left.")
+    best = run["best"]
+    return text + (f" ({augment} augmentation): a gap of {gap:.1f} points, with the validation loss lowest at "
+                   f"epoch {best['epoch']} of {len(run['history'])}.")
+
+
+def earlier_imagenette_sentence(nette, optional):
+    """The first configuration tried for the Imagenette rotation run, where its results are kept."""
+    earlier = optional["earlier_run/imagenette"]
+    if not earlier:
+        return ""
+    old, new = earlier["runs"]["rotation"], nette["runs"]["rotation"]
+    old_cfg, new_cfg = full_config(old["config"]), full_config(new["config"])
+    changed = [k for k in new_cfg if old_cfg[k] != new_cfg[k]]
+    if not changed:
+        return ""
+    was = ", ".join(f"{k} {old_cfg[k]}" for k in changed)
+    now = ", ".join(f"{k} {new_cfg[k]}" for k in changed)
+    return (f"Tried first (`results/earlier_run/imagenette.json`): the same rotation run with {was} "
+            f"(here {now}). It reached {pct(old['final']['test_acc'])}% on the validation images and "
+            f"{pct(old['final']['train_acc'])}% on its training examples; this configuration reaches "
+            f"{pct(new['final']['test_acc'])}% and {pct(new['final']['train_acc'])}%.")
 
 
 def imagenette_section(optional):
@@ -405,8 +451,10 @@ def imagenette_section(optional):
                              "Transfer with layer4+fc trained") + " "
               + gap_sentence(rows["full_from_rotation"]["final_acc"], rows["full_from_random"]["final_acc"],
                              "With the whole network trained"),
-              "", overfit_sentence(nette["runs"]["rotation"]),
-              "", configurations_line("imagenette", optional)]
+              "", overfit_sentence(nette["runs"]["rotation"])]
+    earlier = earlier_imagenette_sentence(nette, optional)
+    lines += ["", earlier] if earlier else []
+    lines += ["", configurations_line("imagenette", optional)]
     return "\n".join(lines)
 
 
