@@ -5,15 +5,18 @@
 The notebook's path (tensor-resident data, all four rotations, bf16 autocast for conv1..layer3 on a
 CPU that supports it, fp32 for layer4 and fc) against one change at a time: fp32 throughout, bf16
 for layer4 and fc too, channels-last memory, 256 source images per step, and torch.compile with
-bf16 autocast over the whole model. Same model, optimizer and timing as benchmarks/speed.py.
-Writes results/speed_levers.json.
+bf16 autocast over the whole model, and the convolutions whose input is 2x2 or 1x1 (layer3 after its
+first conv, all of layer4) computed as one dense matrix product each. Same model, optimizer and
+timing as benchmarks/speed.py. Writes results/speed_levers.json.
 """
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed import ROOT, cpu_name, measure, nb, our_batches  # noqa: E402
@@ -27,6 +30,72 @@ def channels_last(batches):
 def autocast_whole(model, x):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         return model(x)
+
+
+@functools.cache
+def tap_index(k, stride, pad, h, w):
+    """For a k x k convolution on an h x w map: which kernel tap links output position p to input
+    position q (k*k where none does), as an (outputs, inputs) index, and the output size."""
+    ho, wo = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    index = torch.full((ho * wo, h * w), k * k, dtype=torch.long)
+    for p in range(ho * wo):
+        for q in range(h * w):
+            ti, tj = q // w - (p // wo * stride - pad), q % w - (p % wo * stride - pad)
+            if 0 <= ti < k and 0 <= tj < k:
+                index[p, q] = ti * k + tj
+    return index, ho, wo
+
+
+def conv_as_matmul(conv, x):
+    """`conv(x)` as one product with the dense (outputs x inputs) matrix the convolution applies
+    to a small map. On a 1x1 or 2x2 map every output sees every input, so nothing is wasted on
+    zero padding, and the product runs as one large GEMM instead of a convolution on tiny maps."""
+    n, c, h, w = x.shape
+    index, ho, wo = tap_index(conv.kernel_size[0], conv.stride[0], conv.padding[0], h, w)
+    taps = conv.weight.flatten(2)
+    taps = torch.cat([taps, taps.new_zeros(*taps.shape[:2], 1)], 2)      # + a zero tap
+    matrix = taps[:, :, index].permute(0, 2, 1, 3).reshape(taps.shape[0] * ho * wo, c * h * w)
+    return (x.reshape(n, -1) @ matrix.t()).view(n, -1, ho, wo)
+
+
+def block_forward(block, x, max_side=2):
+    """A torchvision BasicBlock, its convolutions on maps of at most max_side as matrix products."""
+    conv = lambda layer, h: conv_as_matmul(layer, h) if h.shape[-1] <= max_side else layer(h)
+    out = block.relu(block.bn1(conv(block.conv1, x)))
+    out = block.bn2(conv(block.conv2, out))
+    identity = x if block.downsample is None else block.downsample[1](conv(block.downsample[0], x))
+    return block.relu(out + identity)
+
+
+def dense_small_maps(model, x, bf16_layer4=False):
+    """The notebook's forward (bf16 for conv1..layer3), convolutions on 2x2 and 1x1 maps as matrices."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x))))))
+        for block in model.layer3:
+            h = block_forward(block, h)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_layer4):
+        for block in model.layer4:
+            h = block_forward(block, h.float() if not bf16_layer4 else h)
+        return model.fc(torch.flatten(model.avgpool(h), 1)).float()
+
+
+def dense_matches_convolution(seed=0):
+    """Largest difference, in fp32, between the stock layer3/layer4 and their matrix form (outputs
+    and parameter gradients), relative to the largest value."""
+    torch.manual_seed(seed)
+    model = nb.build_resnet18(4).train()
+    x = torch.randn(16, 128, 4, 4)
+    for use_matrices in (False, True):
+        model.zero_grad()
+        h = x
+        for block in (*model.layer3, *model.layer4):
+            h = block_forward(block, h) if use_matrices else block(h)
+        h.square().sum().backward()
+        grads = torch.cat([p.grad.flatten() for p in (*model.layer3.parameters(), *model.layer4.parameters())])
+        if use_matrices:
+            relative = lambda a, b: ((a - b).abs().max() / b.abs().max()).item()
+            return max(relative(h.detach(), reference_out), relative(grads, reference_grads))
+        reference_out, reference_grads = h.detach(), grads
 
 
 def main():
@@ -49,6 +118,12 @@ def main():
         "256 source images per step": (None, our_batches(data, "rotation", {**cfg, "batch_size": 256}), precision, None),
         "torch.compile, bf16 over the whole model": (torch.compile, our_batches(data, "rotation", cfg), precision,
                                                      autocast_whole),
+        "convs on 2x2 and 1x1 maps as matrix products": (None, our_batches(data, "rotation", cfg), precision,
+                                                         dense_small_maps),
+        "matrix products on 2x2 and 1x1 maps, layer4 and fc in bf16": (None, our_batches(data, "rotation", cfg), precision,
+                                                functools.partial(dense_small_maps, bf16_layer4=True)),
+        # Measured again last: how far two measurements of one path drift apart in one run.
+        "notebook path, measured again": (None, our_batches(data, "rotation", cfg), precision, None),
     }
     results = {}
     for name, (transform, batches, lever_precision, forward) in levers.items():
@@ -66,7 +141,8 @@ def main():
         row["relative_to_notebook_path"] = row["images_per_s"] / base
     report = {"command": "python " + " ".join(sys.argv),
               "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__},
-              "notebook_precision": precision, "results": results}
+              "notebook_precision": precision, "results": results,
+              "matrix_form_max_relative_difference_fp32": dense_matches_convolution()}
     nb.write_json(report, args.out)
     print(f"written {args.out}")
 
