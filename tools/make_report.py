@@ -416,14 +416,13 @@ def overfit_sentence(run):
     text = (f"At its last epoch the Imagenette rotation network is right on {pct(last['train_acc'])}% of its "
             f"(augmented) training examples and {pct(last['test_acc'])}% of the validation ones")
     augment = full_config(run["config"])["augment"]
+    best = run["best"]
     if gap > 5:
-        best = run["best"]
         levers = ("more images or a higher resolution are" if augment == "resized-crop" else
                   "more images, stronger augmentation or a higher resolution are")
         return text + (f": a gap of {gap:.1f} points. With 9,469 images it begins to memorise them "
                        f"(the validation loss was lowest at epoch {best['epoch']} of {len(run['history'])}), so "
                        f"more epochs alone would not help much; {levers} the levers left.")
-    best = run["best"]
     return text + (f" ({augment} augmentation): a gap of {gap:.1f} points, with the validation loss lowest at "
                    f"epoch {best['epoch']} of {len(run['history'])}.")
 
