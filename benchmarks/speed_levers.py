@@ -6,8 +6,10 @@ The notebook's path (tensor-resident data, all four rotations, bf16 autocast for
 CPU that supports it, fp32 for layer4 and fc) against one change at a time: fp32 throughout, bf16
 for layer4 and fc too, channels-last memory, 256 source images per step, and torch.compile with
 bf16 autocast over the whole model, and the convolutions whose input is 2x2 or 1x1 (layer3 after its
-first conv, all of layer4) computed as one dense matrix product each. Same model, optimizer and
-timing as benchmarks/speed.py. Writes results/speed_levers.json.
+first conv, all of layer4) computed as one dense matrix product each, alone and with bf16 and
+channels-last memory; and, last, the starter-style pipeline of benchmarks/speed.py, so that the
+levers can be set against it within one run. Same model, optimizer and timing as
+benchmarks/speed.py. Writes results/speed_levers.json.
 """
 import argparse
 import functools
@@ -19,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed import ROOT, cpu_name, measure, nb, our_batches  # noqa: E402
+from speed import ROOT, cpu_name, measure, nb, our_batches, starter_batches  # noqa: E402
 
 
 def channels_last(batches):
@@ -122,6 +124,9 @@ def main():
                                                          dense_small_maps),
         "matrix products on 2x2 and 1x1 maps, layer4 and fc in bf16": (None, our_batches(data, "rotation", cfg), precision,
                                                 functools.partial(dense_small_maps, bf16_layer4=True)),
+        "matrix products on 2x2 and 1x1 maps, layer4 and fc in bf16, channels-last": (
+            lambda m: m.to(memory_format=torch.channels_last), channels_last(our_batches(data, "rotation", cfg)),
+            precision, functools.partial(dense_small_maps, bf16_layer4=True)),
         # Measured again last: how far two measurements of one path drift apart in one run.
         "notebook path, measured again": (None, our_batches(data, "rotation", cfg), precision, None),
     }
@@ -136,12 +141,15 @@ def main():
         row["wall_seconds_with_warmup"] = time.perf_counter() - started
         results[name] = row
         print(f"{name:42s} {row['images_per_s']:7.0f} images/s", flush=True)
+    torch.manual_seed(0)
+    starter = measure(nb.build_resnet18(4), "all", starter_batches(data, "rotation"), "fp32", args.seconds)
+    print(f"{'starter-style pipeline':42s} {starter['images_per_s']:7.0f} images/s", flush=True)
     base = results["notebook path"]["images_per_s"]
     for row in results.values():
         row["relative_to_notebook_path"] = row["images_per_s"] / base
     report = {"command": "python " + " ".join(sys.argv),
               "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__},
-              "notebook_precision": precision, "results": results,
+              "notebook_precision": precision, "results": results, "starter": starter,
               "matrix_form_max_relative_difference_fp32": dense_matches_convolution()}
     nb.write_json(report, args.out)
     print(f"written {args.out}")
