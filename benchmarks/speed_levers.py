@@ -29,6 +29,10 @@ def channels_last(batches):
         yield x.contiguous(memory_format=torch.channels_last), y
 
 
+def channels_last_model(model):
+    return model.to(memory_format=torch.channels_last)
+
+
 def autocast_whole(model, x):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         return model(x)
@@ -86,18 +90,21 @@ def dense_matches_convolution(seed=0):
     and parameter gradients), relative to the largest value."""
     torch.manual_seed(seed)
     model = nb.build_resnet18(4).train()
+    blocks = (*model.layer3, *model.layer4)
     x = torch.randn(16, 128, 4, 4)
-    for use_matrices in (False, True):
+
+    def output_and_gradients(run_block):
         model.zero_grad()
         h = x
-        for block in (*model.layer3, *model.layer4):
-            h = block_forward(block, h) if use_matrices else block(h)
+        for block in blocks:
+            h = run_block(block, h)
         h.square().sum().backward()
-        grads = torch.cat([p.grad.flatten() for p in (*model.layer3.parameters(), *model.layer4.parameters())])
-        if use_matrices:
-            relative = lambda a, b: ((a - b).abs().max() / b.abs().max()).item()
-            return max(relative(h.detach(), reference_out), relative(grads, reference_grads))
-        reference_out, reference_grads = h.detach(), grads
+        return h.detach(), torch.cat([p.grad.flatten() for block in blocks for p in block.parameters()])
+
+    relative = lambda a, b: ((a - b).abs().max() / b.abs().max()).item()
+    reference = output_and_gradients(lambda block, h: block(h))
+    matrices = output_and_gradients(block_forward)
+    return max(relative(m, r) for m, r in zip(matrices, reference))
 
 
 def main():
@@ -111,22 +118,22 @@ def main():
     data = nb.load_class_folder(args.data, cache_dir=args.cache)
     cfg = nb.resolve_preset("real")["rotation"]
     precision = nb.resolve_precision("auto", torch.device("cpu"))
+    dense_bf16 = functools.partial(dense_small_maps, bf16_layer4=True)
     levers = {  # name: (model transform, batches, precision, forward)
         "notebook path": (None, our_batches(data, "rotation", cfg), precision, None),
         "fp32 throughout": (None, our_batches(data, "rotation", cfg), "fp32", None),
         "bf16 for layer4 and fc too": (None, our_batches(data, "rotation", cfg), precision, autocast_whole),
-        "channels-last memory": (lambda m: m.to(memory_format=torch.channels_last),
-                                 channels_last(our_batches(data, "rotation", cfg)), precision, None),
+        "channels-last memory": (channels_last_model, channels_last(our_batches(data, "rotation", cfg)), precision,
+                                 None),
         "256 source images per step": (None, our_batches(data, "rotation", {**cfg, "batch_size": 256}), precision, None),
         "torch.compile, bf16 over the whole model": (torch.compile, our_batches(data, "rotation", cfg), precision,
                                                      autocast_whole),
         "convs on 2x2 and 1x1 maps as matrix products": (None, our_batches(data, "rotation", cfg), precision,
                                                          dense_small_maps),
         "matrix products on 2x2 and 1x1 maps, layer4 and fc in bf16": (None, our_batches(data, "rotation", cfg), precision,
-                                                functools.partial(dense_small_maps, bf16_layer4=True)),
+                                                                       dense_bf16),
         "matrix products on 2x2 and 1x1 maps, layer4 and fc in bf16, channels-last": (
-            lambda m: m.to(memory_format=torch.channels_last), channels_last(our_batches(data, "rotation", cfg)),
-            precision, functools.partial(dense_small_maps, bf16_layer4=True)),
+            channels_last_model, channels_last(our_batches(data, "rotation", cfg)), precision, dense_bf16),
         # Measured again last: how far two measurements of one path drift apart in one run.
         "notebook path, measured again": (None, our_batches(data, "rotation", cfg), precision, None),
     }

@@ -170,20 +170,15 @@ def levers_lines(levers, benchmark):
         lines.append(f"| {name} | {row['images_per_s']:.0f} | {row['relative_to_notebook_path']:.2f}x |")
     best_name, best = max(levers["results"].items(), key=lambda kv: kv[1]["images_per_s"])
     if benchmark:
-        starter = benchmark["results"]["rotation"]["starter"]["images_per_s"]
-        starter_where = "of the benchmark above"
-        if "starter" in levers:
-            starter = levers["starter"]["images_per_s"]
-            starter_where = (f"measured at the end of the same run (the benchmark above measured "
-                             f"{benchmark['results']['rotation']['starter']['images_per_s']:.0f})")
-        ours_here = levers["results"]["notebook path"]["images_per_s"]
-        again = levers["results"].get("notebook path, measured again")
-        measured = {"first in this run": ours_here,
-                    **({"last in this run": again["images_per_s"]} if again else {}),
+        starter = levers["starter"]["images_per_s"]
+        measured = {"first in this run": levers["results"]["notebook path"]["images_per_s"],
+                    "last in this run": levers["results"]["notebook path, measured again"]["images_per_s"],
                     "in the benchmark run": benchmark["results"]["rotation"]["ours"]["images_per_s"]}
         lines += ["", f"The fastest is {best_name} ({best['images_per_s']:.0f} images/s), "
                   f"{best['images_per_s'] / starter:.2f}x the starter-style pipeline's {starter:.0f} images/s "
-                  f"{starter_where}; {goal_clause(best['images_per_s'] / starter, spread(measured))} "
+                  f"measured at the end of the same run (the benchmark above measured "
+                  f"{benchmark['results']['rotation']['starter']['images_per_s']:.0f}); "
+                  f"{goal_clause(best['images_per_s'] / starter, spread(measured))} "
                   + noise_sentence(measured)]
     if "matrix_form_max_relative_difference_fp32" in levers:
         lines += ["", "The matrix form of the convolutions on 2x2 and 1x1 maps computes the same function: layer3 "
