@@ -1,11 +1,12 @@
-"""Does bf16 in conv1..layer3 cost rotation accuracy? The notebook's Task 1 run again in fp32.
+"""Does the notebook's bf16 arithmetic cost rotation accuracy? Its Task 1 run again in fp32.
 
     python benchmarks/precision_check.py --data ../shared/data/cifar10
 
 Trains the `real` preset's rotation run with precision='fp32' (same seed, data order, schedule and
-code as the notebook's Task 1, which ran with bf16 autocast in conv1..layer3) and writes both
-runs' per-epoch test accuracy, loss and speed to results/precision_check.json. The run's
-checkpoints go to checkpoints/fp32/rotation.*; an interrupted run resumes.
+code as the notebook's Task 1, which ran in bf16 with the forward its configuration names) and
+writes both runs' per-epoch test accuracy, loss and speed to results/precision_check.json. The
+run's checkpoints go to checkpoints/fp32/rotation.*; an interrupted run resumes, a finished one is
+loaded. `cpu_forward` does not apply in fp32, so one fp32 run serves either forward.
 """
 import argparse
 import json
@@ -39,7 +40,7 @@ def main():
     run = nb.train_run("rotation", model, data, task="rotation", scope="all", cfg=cfg,
                        device=device, checkpoint_dir=ROOT / "checkpoints" / "fp32", seed=reference["seed"])
     rows = {}
-    for label, r in (("bf16 conv1..layer3 (notebook)", reference), ("fp32", run)):
+    for label, r in ((f"notebook ({reference['precision']})", reference), ("fp32", run)):
         rows[label] = {
             "precision": r["precision"],
             "test_acc_by_epoch": [h["test_acc"] for h in r["history"]],
