@@ -442,7 +442,19 @@ def few_labels_section(optional):
     return "\n".join(lines + budget + ["", reading, "", quoted, "", wall])
 
 
-def few_label_seeds_section(seeds):
+def seed_zero_source(seeds, few):
+    """Whether the seed-0 points of the seeds file are the committed section 12's runs; where not, a
+    sentence saying so (they came from an earlier training of the section)."""
+    committed = {(setup, p["per_class"]): p["final_acc"] for setup, points in few["curves"].items() for p in points}
+    if all(committed.get((setup, p["per_class"])) == p["final_acc_by_seed"]["0"]
+           for setup, points in seeds["points"].items() for p in points):
+        return ""
+    return (" These runs predate the fast CPU forward: they used the stock forward and the rotation trunk trained "
+            "with it, and their seed 0 is section 12 as first trained (`results/stock_forward/few_labels.json`), "
+            "not the committed run above; the spread between seeds is what they measure.")
+
+
+def few_label_seeds_section(seeds, few=None):
     """The smallest counts again with other seeds: every seed's accuracy, and whether the gain of the
     rotation initialisation is larger than the spread between seeds."""
     if not seeds:
@@ -450,7 +462,7 @@ def few_label_seeds_section(seeds):
                 "seeds (not run yet).")
     lines = [f"How much the small counts move with the seed (seeds {', '.join(map(str, seeds['seeds']))}: each "
              f"draws another balanced subset, head initialisation and data order; `{seeds['command']}`, "
-             f"{seeds['wall_minutes']:.0f} minutes):", "",
+             f"{seeds['wall_minutes']:.0f} minutes).{seed_zero_source(seeds, few) if few else ''}", "",
              "| labelled per class | set-up | test accuracy by seed | mean | range |", "|---|---|---|---|---|"]
     rows = sorted(((p["per_class"], setup, p) for setup, points in seeds["points"].items() for p in points),
                   key=lambda t: t[0])
@@ -628,7 +640,7 @@ def render(runs, optional, template, results):
         "speed_section": speed_section(runs, optional),
         "precision_section": precision_section(optional["precision_check"], optional["stock_forward/precision_check"]),
         "few_labels_section": few_labels_section(optional),
-        "few_label_seeds_section": few_label_seeds_section(optional["few_label_seeds"]),
+        "few_label_seeds_section": few_label_seeds_section(optional["few_label_seeds"], optional["few_labels"]),
         "imagenette_section": imagenette_section(optional),
         "stem_section": stem_section(optional),
         "few_labels_trend": few_labels_trend(optional["few_labels"]),
