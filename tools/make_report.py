@@ -55,15 +55,21 @@ def results_table(rows):
 
 
 def config_table(runs):
+    """The fields that differ between runs as a table; those shared by every run in one line below it
+    (a table of all of them is wider than a printed page)."""
     keys = ["epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "warmup_epochs",
-            "label_smoothing"]
-    lines = ["| run | scope | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+            "label_smoothing", "augment", "cpu_forward"]
+    varying = [k for k in keys if len({str(run["config"][k]) for run in runs.values()}) > 1]
+    lines = ["| run | scope | " + " | ".join(k.replace("_", " ") for k in varying) + " |",
+             "|---|---|" + "---|" * len(varying)]
     for name in runs:
         cfg = runs[name]["config"]
         extra = f" ({cfg['rotation_mode']} rotations)" if name == "rotation" else ""
         lines.append(f"| {name}{extra} | {runs[name]['scope']} | "
-                     + " | ".join(str(cfg[k]) for k in keys) + " |")
-    return "\n".join(lines)
+                     + " | ".join(str(cfg[k]) for k in varying) + " |")
+    first = next(iter(runs.values()))["config"]
+    shared = ", ".join(f"{k.replace('_', ' ')} {first[k]}" for k in keys if k not in varying)
+    return "\n".join(lines + ["", f"Every run: {shared}."])
 
 
 @functools.cache
@@ -410,7 +416,7 @@ def few_labels_section(optional):
         return "(No `results/few_labels.json` yet: run section 12 of the notebook.)"
     curves = few["curves"]
     counts = [p["per_class"] for p in next(iter(curves.values()))]
-    lines = ["| labelled per class | " + " | ".join(curves) + " | rotation - random (whole net) |",
+    lines = ["| labelled per class | " + " | ".join(c.replace("_", " ") for c in curves) + " | rotation - random (whole net) |",
              "|---|" + "---|" * (len(curves) + 1)]
     for i, (n, gap) in enumerate(whole_net_gaps(curves)):
         lines.append(f"| {n} | " + " | ".join(f"{pct(c[i]['final_acc'])}%" for c in curves.values())
