@@ -263,10 +263,9 @@ def read_runs(folder, names):
     return {n: json.loads((folder / f"{n}.json").read_text()) for n in names if (folder / f"{n}.json").exists()}
 
 
-def repeat_noise(runs, results):
+def repeat_noise(stock, results):
     """The stock-forward runs against an earlier run of the same configuration: the rows of their
     table and the largest difference in last-epoch accuracy (None where no pair is kept)."""
-    stock = read_runs(results / "stock_forward", runs)
     earlier = read_runs(results / "earlier_run", stock)
     same = {n: o for n, o in earlier.items() if full_config(o["config"]) == full_config(stock[n]["config"])}
     rows = [f"| {n} | {pct(stock[n]['final']['test_acc'], 2)}% | {pct(o['final']['test_acc'], 2)}% |"
@@ -275,9 +274,9 @@ def repeat_noise(runs, results):
     return rows, (max(diffs) if diffs else None)
 
 
-def earlier_run_section(runs, results):
-    """How far two runs of one configuration lie apart: the stock-forward runs and an earlier run."""
-    rows, noise = repeat_noise(runs, results)
+def earlier_run_section(rows, noise):
+    """How far two runs of one configuration lie apart: the stock-forward runs and an earlier run
+    (the rows and largest difference of `repeat_noise`)."""
     if noise is None:
         return "No configuration of Tasks 1-3 has been run twice."
     lines = ["The stock-forward configuration was run twice (`results/stock_forward/` and `results/earlier_run/`, "
@@ -290,9 +289,9 @@ def earlier_run_section(runs, results):
     return "\n".join(lines)
 
 
-def forward_section(runs, optional, results):
-    """Tasks 1-3 with the fast CPU forward (the committed run) against the stock forward."""
-    stock = read_runs(results / "stock_forward", runs)
+def forward_section(runs, stock, noise, optional):
+    """Tasks 1-3 with the fast CPU forward (the committed run) against the stock forward (`stock`, its
+    runs' results files), with `noise`, the largest difference between two runs of one configuration."""
     if not stock:
         return ""
     stock_wall = optional["stock_forward/summary"]["wall_minutes"]
@@ -311,7 +310,6 @@ def forward_section(runs, optional, results):
                      f"{100 * diffs[name]:+.2f} | {mean_speed(old):.0f} | {mean_speed(run):.0f} | "
                      f"{mean_speed(run) / mean_speed(old):.2f}x |")
     worst, best, mean = min(diffs.values()), max(diffs.values()), sum(diffs.values()) / len(diffs)
-    _, noise = repeat_noise(runs, results)
     repeat = " (the same configuration and seed repeat to the last digit, below)" if noise == 0 else ""
     if worst >= 0:
         verdict = "no run lost accuracy"
@@ -321,7 +319,7 @@ def forward_section(runs, optional, results):
                    "differences this small and of both signs show no systematic cost of the fast forward")
     else:
         verdict = f"{100 * mean:+.2f} on average: the fast forward costs accuracy here"
-    lines += ["", f"Differences range from {100 * worst:+.2f} to {100 * max(diffs.values()):+.2f} points, {verdict}. "
+    lines += ["", f"Differences range from {100 * worst:+.2f} to {100 * best:+.2f} points, {verdict}. "
               f"Wall time of Tasks 1-3: {fast_wall:.1f} minutes with the fast forward against {stock_wall:.1f} with the "
               f"stock one ({stock_wall / fast_wall:.2f}x)."]
     return "\n".join(lines)
@@ -640,6 +638,8 @@ def resumed_note(runs):
 
 def render(runs, optional, template, results):
     final = {n: runs[n]["final"]["test_acc"] for n in runs}
+    stock = read_runs(results / "stock_forward", runs)
+    noise_rows, noise = repeat_noise(stock, results)
     values = {
         "results_table": results_table(optional["summary"]["rows"]),
         "config_table": config_table(runs),
@@ -660,8 +660,8 @@ def render(runs, optional, template, results):
                                  "With the whole network trained"),
         "full_gap_reading": full_gap_reading(final),
         "targets_sentence": targets_sentence(final, optional),
-        "earlier_run_section": earlier_run_section(runs, results),
-        "forward_section": forward_section(runs, optional, results),
+        "earlier_run_section": earlier_run_section(noise_rows, noise),
+        "forward_section": forward_section(runs, stock, noise, optional),
         "layer4_rot_train": pct(runs["layer4_from_rotation"]["final"]["train_acc"]),
         "layer4_rand_train": pct(runs["layer4_from_random"]["final"]["train_acc"]),
         "device": runs["rotation"]["device"],
