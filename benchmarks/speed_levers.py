@@ -90,8 +90,8 @@ def main():
     data = nb.load_class_folder(args.data, cache_dir=args.cache)
     cfg = nb.resolve_preset("real")["rotation"]
     cpu = torch.device("cpu")
-    stock = nb.resolve_precision("auto", cpu, "stock")
-    fast = nb.resolve_precision("auto", cpu, "fast")
+    stock = nb.run_precision({"precision": "auto", "cpu_forward": "stock"}, cpu)
+    fast = nb.run_precision({"precision": "auto", "cpu_forward": "fast"}, cpu)
     if fast != "cpu-bf16-fast":
         sys.exit(f"this CPU has no bf16 support (the notebook runs {fast!r} here): the paths compared are bf16 ones")
     batches = lambda **changes: our_batches(data, "rotation", {**cfg, **changes})

@@ -62,3 +62,18 @@ def tiny_data(nb, n_train=64, n_test=32, n_classes=3, size=32, seed=0):
 def tiny_config(nb, **changes):
     return {**nb.RUN_DEFAULTS, "epochs": 2, "batch_size": 16, "eval_batch_size": 32,
             "precision": "fp32", **changes}
+
+
+def interrupt_in_second_epoch(nb, monkeypatch):
+    """Make the next run stop with a KeyboardInterrupt in its second epoch (a Ctrl-C, a kernel
+    interrupt), once its first epoch has finished."""
+    evaluate = nb.evaluate
+    calls = []
+
+    def crash_in_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(nb, "evaluate", crash_in_second_epoch)

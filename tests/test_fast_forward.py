@@ -53,7 +53,7 @@ def test_fast_forward_matches_the_fp32_network_and_trains_every_parameter(nb):
     model = nb.build_resnet18(10).train()
     x = torch.randn(16, 3, 32, 32)
     reference = model(x)
-    mode = nb.resolve_precision("auto", torch.device("cpu"))
+    mode = nb.run_precision({"precision": "auto", "cpu_forward": "fast"}, torch.device("cpu"))
     assert mode == "cpu-bf16-fast"
     nb.memory_layout(model, mode)
     logits = nb.forward(model, nb.memory_layout(x, mode), mode)
@@ -65,15 +65,15 @@ def test_fast_forward_matches_the_fp32_network_and_trains_every_parameter(nb):
 
 def test_cpu_forward_must_be_known(nb):
     with pytest.raises(ValueError, match="unknown cpu_forward"):
-        nb.resolve_precision("auto", torch.device("cpu"), "turbo")
+        nb.choose_precision("auto", nb.device_properties(torch.device("cpu")), "turbo")
     with pytest.raises(ValueError, match="unknown cpu_forward"):
         nb.resolve_preset("real", {"rotation": {"cpu_forward": "turbo"}})
-    assert nb.resolve_precision("fp32", torch.device("cpu"), "stock") == "fp32"
+    assert nb.choose_precision("fp32", nb.device_properties(torch.device("cpu")), "stock") == "fp32"
 
 
 def test_only_the_fast_and_cuda_modes_use_channels_last(nb):
     x = torch.randn(2, 3, 8, 8)
-    for mode in ("cpu-bf16-fast", "cuda-amp"):
+    for mode in ("cpu-bf16-fast", "cuda-bf16", "cuda-fp16"):
         assert nb.memory_layout(x, mode).is_contiguous(memory_format=torch.channels_last)
     for mode in ("cpu-bf16", "fp32"):
         assert nb.memory_layout(x, mode) is x

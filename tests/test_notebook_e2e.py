@@ -1,15 +1,21 @@
-"""The whole notebook, headless (papermill, smoke preset) on a synthetic class-folder data set."""
+"""The whole notebook, headless (papermill, smoke preset) on a synthetic class-folder data set;
+the committed notebook as a student gets it (its defaults, Run all as on Colab)."""
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 
+import nbclient
+import nbformat
 import papermill
 import pytest
 import torch
 
-from conftest import NOTEBOOK, write_class_folder
+from conftest import NOTEBOOK, ROOT, write_class_folder
+from drop_injected_cell import drop_injected_cells
 
 CLASSES = [f"class{i}" for i in range(10)]
 RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
@@ -199,3 +205,78 @@ def test_every_progress_bar_goes_through_the_helper_that_honours_tqdm_disable(nb
     assert nb.progress(range(3)).disable
     monkeypatch.delenv("TQDM_DISABLE")
     assert not nb.progress(range(3)).disable
+
+
+def parameters_cell(notebook):
+    cells = [c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1
+    return cells[0]
+
+
+def assigned_values(source):
+    """NAME -> value of every `NAME = literal` line of a parameters cell."""
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body}
+
+
+def readme_defaults():
+    """NAME -> default of the README's parameter table (`NAME` | `value` | meaning)."""
+    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", (ROOT / "README.md").read_text(), re.MULTILINE)
+    def value(text):
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+    return {name: value(text) for name, text in rows}
+
+
+def test_the_committed_notebook_starts_from_its_documented_defaults():
+    notebook = json.loads(NOTEBOOK.read_text())
+    tags = [t for c in notebook["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert "injected-parameters" not in tags, "run tools/drop_injected_cell.py A4.ipynb"
+    defaults = assigned_values("".join(parameters_cell(notebook)["source"]))
+    assert defaults == readme_defaults()
+    assert defaults["DATA_DIR"] is None and defaults["IMAGENETTE_DIR"] is None and defaults["PRESET"] == "real"
+    errors = [o for c in notebook["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+
+
+def test_the_readme_command_that_runs_the_notebook_in_place_then_drops_the_injected_cell():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"papermill A4.ipynb A4.ipynb[^`]*?(?=\n\n|```)", readme, re.DOTALL)
+    assert commands and all("tools/drop_injected_cell.py A4.ipynb" in c for c in commands)
+
+
+def test_dropping_the_injected_cell_keeps_every_output_and_the_parameters_record(smoke_run):
+    tmp_path, parameters, _, _ = smoke_run
+    executed = nbformat.read(tmp_path / "first.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "DATA_DIR" in injected[0].source
+    others = [c for c in executed.cells if c not in injected]
+    assert drop_injected_cells(executed) == 1
+    assert executed.cells == others
+    assert executed.metadata["papermill"]["parameters"]["DATA_DIR"] == parameters["DATA_DIR"]
+    assert drop_injected_cells(executed) == 0
+
+
+def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
+    """The committed notebook as it is, run top to bottom with no papermill parameters, only the
+    data location (and the preset) edited in its parameters cell, the way a student would."""
+    write_class_folder(tmp_path / "cifar", classes=[f"class{i}" for i in range(10)], n_train=30, n_test=10)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    cell = parameters_cell(notebook)
+    source = cell.source.replace("DATA_DIR = None ", f"DATA_DIR = {str(tmp_path / 'cifar')!r} ")
+    source = source.replace('PRESET = "real" ', 'PRESET = "smoke" ')
+    assert assigned_values(source)["DATA_DIR"] == str(tmp_path / "cifar")
+    assert assigned_values(source)["PRESET"] == "smoke"
+    cell.source = source
+    for c in notebook.cells:            # a fresh start, as after Edit > Clear all outputs
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=900,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = printed(notebook)
+    assert text.count("IMAGENETTE_DIR is None: section 13 skipped") == 1
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert [r["name"] for r in summary["rows"]] == RUNS and summary["preset"] == "smoke"
+    assert (tmp_path / "results" / "stem.json").is_file() and not (tmp_path / "results" / "imagenette.json").exists()
+    assert all(r["device"] == "cpu" for r in json.loads((tmp_path / "results" / "rotation.json").read_text())["history"])

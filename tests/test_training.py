@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from conftest import tiny_config, tiny_data
+from conftest import interrupt_in_second_epoch, tiny_config, tiny_data
 
 CPU = torch.device("cpu")
 TIMING = ("train_seconds", "images_per_s")
@@ -62,16 +62,7 @@ def rotation_run(nb, checkpoint_dir, **kwargs):
 def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(nb, tmp_path, monkeypatch):
     straight = rotation_run(nb, tmp_path / "straight")
 
-    evaluate = nb.evaluate
-    calls = []
-
-    def crash_in_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(nb, "evaluate", crash_in_second_epoch)
+    interrupt_in_second_epoch(nb, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         rotation_run(nb, tmp_path / "resumed")
     state = torch.load(tmp_path / "resumed" / "rot.state.pt", weights_only=True)
