@@ -177,7 +177,8 @@ def test_a_loaded_run_reports_the_device_that_trained_it_not_this_one(nb, tmp_pa
     run = short_run(nb, tmp_path, log=logged.append)
     assert nb.was_loaded(run)
     assert run["device"] == "cuda (Tesla T4)" and run["precision"] == "cuda-fp16"
-    assert "finished run loaded from" in logged[0] and "trained on cuda (Tesla T4) (cuda-fp16)" in logged[0]
+    assert logged == [nb.finished_line(run, tmp_path / "r.state.pt")]
+    assert "[r] finished: last epoch" in logged[0] and "min on cuda (Tesla T4) (cuda-fp16)" in logged[0]
 
 
 def count_saves(nb, monkeypatch):

@@ -99,8 +99,10 @@ def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
     assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5 + 5    # Tasks 1-3, two few-label counts, Imagenette, stem
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
-    assert printed(second).count("finished run loaded") == len(before)
-    assert "finished run loaded" not in printed(first)
+    assert printed(second).count("] finished: last epoch") == len(before)   # one line a run, from its results file
+    assert printed(second).count(".json (RETRAIN = True trains it again)") == len(before)
+    assert "] finished: last epoch" not in printed(first)
+    assert "epoch 1/" not in printed(second)                               # no replayed epoch logs
     summary = json.loads((tmp_path / "out" / "results" / "summary.json").read_text())
     assert summary["loaded_runs"] == RUNS
 

@@ -1,4 +1,5 @@
 """The training loop: schedule, resume, loading finished runs, NaN, atomic saves, parameters."""
+import json
 import math
 
 import pytest
@@ -190,3 +191,73 @@ def test_device_choice(nb):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="not available"):
             nb.pick_device("cuda")
+
+
+def classifier_run(nb, checkpoint_dir, results_dir, log=quiet, state_every_s=180, **changes):
+    torch.manual_seed(0)
+    return nb.train_run("c", nb.build_resnet18(3), tiny_data(nb), "classes", "all", tiny_config(nb, **changes),
+                        CPU, checkpoint_dir, log=log, results_dir=results_dir, state_every_s=state_every_s)
+
+
+def no_training(nb, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+    monkeypatch.setattr(nb, "train_epoch", refuse)
+
+
+def test_a_run_whose_results_file_matches_is_shown_from_it_without_training(nb, tmp_path, monkeypatch):
+    first = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")
+    assert json.loads((tmp_path / "results" / "c.json").read_text())["history"] == first["history"]
+    for checkpoint in (tmp_path / "ckpt").iterdir():        # a fresh clone: results, no checkpoints
+        checkpoint.unlink()
+    no_training(nb, monkeypatch)
+    logged = []
+    shown = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", log=logged.append)
+    assert nb.was_loaded(shown) and not nb.was_loaded(first)
+    assert shown["history"] == first["history"] and shown["best"] == first["best"]
+    assert logged == [nb.finished_line(first, tmp_path / "results" / "c.json")]
+    assert not any((tmp_path / "ckpt").iterdir())           # nothing trained, nothing written
+    with pytest.raises(AssertionError, match="trained again"):
+        nb.train_run("c", nb.build_resnet18(3), tiny_data(nb), "classes", "all", tiny_config(nb), CPU,
+                     tmp_path / "ckpt", log=quiet, results_dir=tmp_path / "results", retrain=True)
+
+
+def test_a_results_file_of_another_configuration_or_without_needed_weights_is_not_shown(nb, tmp_path, monkeypatch):
+    classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")
+    (tmp_path / "ckpt" / "c.state.pt").unlink()
+    changed = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", lr=0.01)
+    assert not nb.was_loaded(changed)
+    assert json.loads((tmp_path / "results" / "c.json").read_text())["config"]["lr"] == 0.01
+    (tmp_path / "ckpt" / "c.best.pt").unlink()
+    no_training(nb, monkeypatch)
+    run = lambda needs_weights: nb.train_run(
+        "c", nb.build_resnet18(3), tiny_data(nb), "classes", "all", tiny_config(nb, lr=0.01), CPU,
+        tmp_path / "ckpt", log=quiet, results_dir=tmp_path / "results", needs_weights=needs_weights)
+    assert nb.was_loaded(run(needs_weights=False))
+    with pytest.raises(AssertionError, match="trained again"):     # a later cell loads its weights
+        run(needs_weights=True)
+
+
+def test_deleting_a_results_file_trains_the_run_again_despite_its_finished_state(nb, tmp_path):
+    classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")
+    (tmp_path / "results" / "c.json").unlink()
+    logged = []
+    again = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", log=logged.append)
+    assert not nb.was_loaded(again) and len(again["history"]) == 2
+    assert "no results file" in logged[0] and (tmp_path / "results" / "c.json").is_file()
+
+
+def test_the_results_file_is_written_before_the_last_state(nb, tmp_path, monkeypatch):
+    save = nb.save_atomic
+
+    def crash_on_the_last_state(obj, path):
+        if path.name == "c.state.pt" and obj["epoch"] == 2:
+            raise KeyboardInterrupt
+        save(obj, path)
+
+    monkeypatch.setattr(nb, "save_atomic", crash_on_the_last_state)
+    with pytest.raises(KeyboardInterrupt):
+        classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", state_every_s=0)
+    monkeypatch.undo()
+    no_training(nb, monkeypatch)
+    assert nb.was_loaded(classifier_run(nb, tmp_path / "ckpt", tmp_path / "results"))
