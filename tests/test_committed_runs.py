@@ -1,0 +1,37 @@
+"""The committed results and rotation checkpoint are what a fresh clone shows Tasks 1-3 from:
+they must still match the runs the notebook's `real` preset would train, or a fresh clone would
+quietly train them all again (and a change of a run's configuration must come with new results)."""
+import pytest
+import torch
+
+from conftest import ROOT
+
+CPU = torch.device("cpu")
+
+
+def cifar10_sized(nb):
+    """An ImageData with CIFAR-10's sizes (a run's signature counts the images) and no memory cost."""
+    image = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
+    return nb.ImageData(image.expand(50_000, -1, -1, -1), torch.zeros(50_000, dtype=torch.int64),
+                        image.expand(10_000, -1, -1, -1), torch.zeros(10_000, dtype=torch.int64),
+                        [f"class{i}" for i in range(10)], torch.zeros(3), torch.ones(3))
+
+
+def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("the committed results do not match this run: it would train again")
+
+    monkeypatch.setattr(nb, "train_epoch", no_training)
+    config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
+    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
+                 log=logged.append)
+    torch.manual_seed(0)
+    rotation = nb.train_run("rotation", nb.build_resnet18(4), data, "rotation", "all", config["rotation"],
+                            needs_weights=True, **where)
+    assert nb.was_loaded(rotation)
+    for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
+        for init in ("rotation", "random"):
+            model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "rotation.best.pt", seed=0)
+            run = nb.train_run(f"{kind}_from_{init}", model, data, "classes", scope, config[kind], **where)
+            assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
+    assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)
