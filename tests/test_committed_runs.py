@@ -9,18 +9,19 @@ from conftest import ROOT
 CPU = torch.device("cpu")
 
 
-def cifar10_sized(nb):
+def cifar10_sized(nb, n_train=50_000):
     """An ImageData with CIFAR-10's sizes (a run's signature counts the images) and no memory cost."""
     image = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
-    return nb.ImageData(image.expand(50_000, -1, -1, -1), torch.zeros(50_000, dtype=torch.int64),
+    return nb.ImageData(image.expand(n_train, -1, -1, -1), torch.zeros(n_train, dtype=torch.int64),
                         image.expand(10_000, -1, -1, -1), torch.zeros(10_000, dtype=torch.int64),
                         [f"class{i}" for i in range(10)], torch.zeros(3), torch.ones(3))
 
 
-def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch):
-    def no_training(*args, **kwargs):
-        raise AssertionError("the committed results do not match this run: it would train again")
+def no_training(*args, **kwargs):
+    raise AssertionError("the committed results do not match this run: it would train again")
 
+
+def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch):
     monkeypatch.setattr(nb, "train_epoch", no_training)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
     where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
@@ -35,3 +36,21 @@ def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_tra
             run = nb.train_run(f"{kind}_from_{init}", model, data, "classes", scope, config[kind], **where)
             assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
     assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)
+
+
+def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_without_training(nb, monkeypatch):
+    monkeypatch.setattr(nb, "train_epoch", no_training)
+    config = nb.resolve_preset("real")
+    few = config["few_labels"]
+    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
+                 log=lambda line: None)
+    shown = 0
+    for per_class in few["per_class"][:-1]:                  # the last count is Tasks 2-3 themselves
+        n_train = len(nb.repeat_to(torch.arange(10 * per_class), few["min_epoch_images"]))
+        for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
+            for init in ("rotation", "random"):
+                model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "rotation.best.pt", seed=0)
+                run = nb.train_run(f"few{per_class}_{kind}_from_{init}", model, cifar10_sized(nb, n_train),
+                                   "classes", scope, config[kind], **where)
+                shown += nb.was_loaded(run)
+    assert few["per_class"][-1] * 10 == 50_000 and shown == 4 * (len(few["per_class"]) - 1)
