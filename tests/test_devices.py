@@ -259,3 +259,42 @@ def test_mps_asked_for_where_there_is_none_is_refused(nb):
     if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         with pytest.raises(ValueError, match="DEVICE='mps' was asked for but is not available"):
             nb.pick_device("mps")
+
+
+def count_host_reads(monkeypatch):
+    """Count the Python-level reads of a tensor's value (each one a wait for the GPU on CUDA)."""
+    reads = []
+    for name in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _real=real, _name=name, **kwargs):
+            reads.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return reads
+
+
+@pytest.mark.parametrize("rotation_mode", ["all4", "random"])
+def test_a_training_epoch_reads_from_the_device_only_at_its_nan_checks(nb, monkeypatch, rotation_mode):
+    data = tiny_data(nb, n_train=16 * 60)
+    cfg = tiny_config(nb, batch_size=16, rotation_mode=rotation_mode)
+    model = nb.build_resnet18(4)
+    optimizer, schedule = nb.make_optimizer(model, cfg, total_steps=60, warmup_steps=5)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    batches = nb.batches_for("rotation", cfg, data, torch.Generator().manual_seed(0))
+    reads = count_host_reads(monkeypatch)
+    _, _, seen = nb.train_epoch(model, "all", batches, optimizer, schedule, scaler, "fp32", cfg,
+                                dict(total=60, disable=True))
+    monkeypatch.undo()
+    assert seen == 60 * 16 * (4 if rotation_mode == "all4" else 1)
+    assert reads == ["__bool__"] * 3          # steps 0, 25 and 50 of 60: the NaN check, nothing else
+
+
+def test_an_evaluation_reads_from_the_device_once_for_the_loss_and_once_for_the_accuracy(nb, monkeypatch):
+    data = tiny_data(nb, n_test=40)
+    model = nb.build_resnet18(4)
+    reads = count_host_reads(monkeypatch)
+    metrics = nb.evaluate(model, data, "rotation", 8, "fp32")
+    monkeypatch.undo()
+    assert reads == ["tolist", "item"] and 0 <= metrics["test_acc"] <= 1
