@@ -158,12 +158,9 @@ def spread(measured):
     return max(measured.values()) / min(measured.values()) - 1
 
 
-GOAL_SPEED_UP = 2.5
-
-
-def goal_sentence(levers, benchmark):
-    """The rotation speed-up over the starter-style pipeline in every run that measured both, against
-    the 2.5x goal and against how far each pipeline's own figure moves between runs."""
+def speed_ratio_sentence(levers, benchmark):
+    """The rotation speed-up over the starter-style pipeline in every run that measured both, and how
+    far each pipeline's own figure moves between runs."""
     notebook = levers["notebook_path"]
     starter = {"benchmark": benchmark["results"]["rotation"]["starter"]["images_per_s"],
                "levers": levers["starter"]["images_per_s"]}
@@ -171,21 +168,12 @@ def goal_sentence(levers, benchmark):
             "levers, first": levers["results"][notebook]["images_per_s"],
             "levers, last": levers["results"][notebook + ", measured again"]["images_per_s"]}
     ratios = {where: v / starter[where.split(",")[0]] for where, v in ours.items()}
-    met = [where for where, r in ratios.items() if r >= GOAL_SPEED_UP]
-    if len(met) == len(ratios):
-        verdict = "met in every one of these measurements"
-    elif met:
-        verdict = ("met in the benchmark run" if met == ["benchmark"] else f"met in {len(met)} of {len(ratios)}") + \
-                  ", but not in every measurement: the margin is within the run-to-run noise"
-    else:
-        verdict = "not met"
-    return (f"The goal, rotation training at {GOAL_SPEED_UP}x the starter-style pipeline: "
+    return (f"Rotation training against the starter-style pipeline: "
             f"{ratios['benchmark']:.2f}x in the benchmark run; {ratios['levers, first']:.2f}x and "
             f"{ratios['levers, last']:.2f}x in the levers run, where the notebook's path was measured first and last "
             f"against a starter measured once. The starter measured {starter['benchmark']:.0f} and "
             f"{starter['levers']:.0f} images/s in the two runs ({100 * spread(starter):.0f}% apart), the notebook's "
-            f"path {min(ours.values()):.0f} to {max(ours.values()):.0f} ({100 * spread(ours):.0f}% apart). "
-            f"So the goal is {verdict}.")
+            f"path {min(ours.values()):.0f} to {max(ours.values()):.0f} ({100 * spread(ours):.0f}% apart).")
 
 
 def levers_lines(levers, benchmark):
@@ -201,7 +189,7 @@ def levers_lines(levers, benchmark):
         lines.append(f"| {name} | {row['images_per_s']:.0f} | {row['relative_to_stock_path']:.2f}x | "
                      f"{row['relative_to_starter']:.2f}x |")
     if benchmark:
-        lines += ["", goal_sentence(levers, benchmark)]
+        lines += ["", speed_ratio_sentence(levers, benchmark)]
     lines += ["", "The convolutions on 2x2 and 1x1 maps (`layer3` after its first conv, all of `layer4`) are where "
               "the stock path loses most: their backward pass costs several times their forward on maps that small. "
               "As one dense matrix product each they compute the same function: layer3 and layer4 outputs and "
@@ -323,30 +311,6 @@ def forward_section(runs, stock, noise, optional):
               f"Wall time of Tasks 1-3: {fast_wall:.1f} minutes with the fast forward against {stock_wall:.1f} with the "
               f"stock one ({stock_wall / fast_wall:.2f}x)."]
     return "\n".join(lines)
-
-
-TARGETS = {"rotation": 0.80, "layer4_from_rotation": 0.65, "full_from_rotation": 0.84}
-STRETCH_TARGETS = {"rotation": 0.84, "layer4_from_rotation": 0.70, "full_from_rotation": 0.88}
-WALL_BUDGET_MINUTES, WALL_STRETCH_MINUTES = 60, 40
-
-
-def met_and_missed(final, targets):
-    met = [n for n, t in targets.items() if final[n] >= t]
-    missed = [n for n in targets if n not in met]
-    return (f"all {len(met)} met" if not missed else f"met {', '.join(met) or 'none'}; missed {', '.join(missed)}")
-
-
-def targets_sentence(final, optional):
-    """Which of the project's accuracy targets, and its time budget, the committed run met."""
-    listed = lambda targets: ", ".join(f"{n} {pct(t, 0)}%" for n, t in targets.items())
-    text = (f"Against the project's accuracy targets ({listed(TARGETS)}): {met_and_missed(final, TARGETS)}; against "
-            f"its stretch targets ({listed(STRETCH_TARGETS)}): {met_and_missed(final, STRETCH_TARGETS)}.")
-    minutes, _ = section_wall_minutes("summary", optional)
-    within = lambda budget: "within" if minutes <= budget else "over"
-    text += (f" The wall time of Tasks 1-3, {minutes:.1f} minutes, is {within(WALL_BUDGET_MINUTES)} the "
-             f"{WALL_BUDGET_MINUTES}-minute budget and {within(WALL_STRETCH_MINUTES)} the "
-             f"{WALL_STRETCH_MINUTES}-minute stretch.")
-    return text
 
 
 def full_gap_reading(final):
@@ -562,8 +526,7 @@ def imagenette_section(optional):
         lines.append(f"| {name} | {r['epochs']} | **{pct(r['final_acc'])}%** | {pct(r['best_acc'])}% "
                      f"({r['best_epoch']}) | {r['train_minutes']:.1f} | {r['images_per_s']:.0f} |")
     rot = rows["rotation"]["final_acc"]
-    lines += ["", f"Rotation accuracy {pct(rot)}%: " + ("above" if rot >= 0.75 else "below")
-              + " the 75% goal. (A public solution to this exercise reports 65.1% at 224 px; that figure is "
+    lines += ["", f"Rotation accuracy {pct(rot)}% on the validation images. (A public solution to this exercise reports 65.1% at 224 px; that figure is "
               "quoted from the task description, not measured here.) "
               + gap_sentence(rows["layer4_from_rotation"]["final_acc"], rows["layer4_from_random"]["final_acc"],
                              "Transfer with layer4+fc trained") + " "
@@ -659,7 +622,6 @@ def render(runs, optional, template, results):
         "full_gap": gap_sentence(final["full_from_rotation"], final["full_from_random"],
                                  "With the whole network trained"),
         "full_gap_reading": full_gap_reading(final),
-        "targets_sentence": targets_sentence(final, optional),
         "earlier_run_section": earlier_run_section(noise_rows, noise),
         "forward_section": forward_section(runs, stock, noise, optional),
         "layer4_rot_train": pct(runs["layer4_from_rotation"]["final"]["train_acc"]),
