@@ -261,3 +261,19 @@ def test_the_results_file_is_written_before_the_last_state(nb, tmp_path, monkeyp
     monkeypatch.undo()
     no_training(nb, monkeypatch)
     assert nb.was_loaded(classifier_run(nb, tmp_path / "ckpt", tmp_path / "results"))
+
+
+def test_a_sections_runs_share_one_experiment_and_transfer_from_its_own_rotation_run(nb, tmp_path):
+    cfg = tiny_config(nb, epochs=1)
+    experiment = nb.Experiment({"x_rotation": cfg, "x_layer4": cfg, "x_full": cfg}, CPU, tmp_path / "ckpt",
+                               tmp_path / "results", seed=3)
+    runs = nb.rotation_and_transfer_runs(experiment, "x_", tiny_data(nb))
+    assert list(runs) == ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation",
+                          "full_from_random"]
+    trunk = nb.trunk_fingerprint(torch.load(tmp_path / "ckpt" / "x_rotation.best.pt", weights_only=True)["model"])
+    assert runs["full_from_rotation"]["trunk"] == {"init": "rotation", "trunk_sha1": trunk}
+    assert runs["layer4_from_random"]["trunk"] == {"init": "random"} and runs["layer4_from_random"]["scope"] == "layer4+fc"
+    assert all(r["seed"] == 3 and not nb.was_loaded(r) for r in runs.values())
+    assert sorted(p.stem for p in (tmp_path / "results").iterdir()) == sorted(f"x_{name}" for name in runs)
+    again = nb.rotation_and_transfer_runs(experiment, "x_", tiny_data(nb))
+    assert all(nb.was_loaded(r) for r in again.values())
