@@ -77,3 +77,11 @@ def interrupt_in_second_epoch(nb, monkeypatch):
         return evaluate(*args, **kwargs)
 
     monkeypatch.setattr(nb, "evaluate", crash_in_second_epoch)
+
+
+def refuse_training(nb, monkeypatch, why="a finished run was trained again"):
+    """Make any training epoch fail the test: for runs that must be shown, not trained."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(why)
+
+    monkeypatch.setattr(nb, "train_epoch", refuse)

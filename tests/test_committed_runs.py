@@ -4,7 +4,7 @@ quietly train them all again (and a change of a run's configuration must come wi
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, refuse_training
 
 CPU = torch.device("cpu")
 
@@ -17,12 +17,11 @@ def cifar10_sized(nb, n_train=50_000):
                         [f"class{i}" for i in range(10)], torch.zeros(3), torch.ones(3))
 
 
-def no_training(*args, **kwargs):
-    raise AssertionError("the committed results do not match this run: it would train again")
+STALE = "the committed results do not match this run: it would train again"
 
 
 def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch):
-    monkeypatch.setattr(nb, "train_epoch", no_training)
+    refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
     where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
                  log=logged.append)
@@ -39,7 +38,7 @@ def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_tra
 
 
 def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_without_training(nb, monkeypatch):
-    monkeypatch.setattr(nb, "train_epoch", no_training)
+    refuse_training(nb, monkeypatch, STALE)
     config = nb.resolve_preset("real")
     few = config["few_labels"]
     where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",

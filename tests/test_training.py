@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from conftest import interrupt_in_second_epoch, tiny_config, tiny_data
+from conftest import interrupt_in_second_epoch, refuse_training, tiny_config, tiny_data
 
 CPU = torch.device("cpu")
 TIMING = ("train_seconds", "images_per_s")
@@ -199,18 +199,12 @@ def classifier_run(nb, checkpoint_dir, results_dir, log=quiet, state_every_s=180
                         CPU, checkpoint_dir, log=log, results_dir=results_dir, state_every_s=state_every_s)
 
 
-def no_training(nb, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a finished run was trained again")
-    monkeypatch.setattr(nb, "train_epoch", refuse)
-
-
 def test_a_run_whose_results_file_matches_is_shown_from_it_without_training(nb, tmp_path, monkeypatch):
     first = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")
     assert json.loads((tmp_path / "results" / "c.json").read_text())["history"] == first["history"]
     for checkpoint in (tmp_path / "ckpt").iterdir():        # a fresh clone: results, no checkpoints
         checkpoint.unlink()
-    no_training(nb, monkeypatch)
+    refuse_training(nb, monkeypatch)
     logged = []
     shown = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", log=logged.append)
     assert nb.was_loaded(shown) and not nb.was_loaded(first)
@@ -229,7 +223,7 @@ def test_a_results_file_of_another_configuration_or_without_needed_weights_is_no
     assert not nb.was_loaded(changed)
     assert json.loads((tmp_path / "results" / "c.json").read_text())["config"]["lr"] == 0.01
     (tmp_path / "ckpt" / "c.best.pt").unlink()
-    no_training(nb, monkeypatch)
+    refuse_training(nb, monkeypatch)
     run = lambda needs_weights: nb.train_run(
         "c", nb.build_resnet18(3), tiny_data(nb), "classes", "all", tiny_config(nb, lr=0.01), CPU,
         tmp_path / "ckpt", log=quiet, results_dir=tmp_path / "results", needs_weights=needs_weights)
@@ -259,7 +253,7 @@ def test_the_results_file_is_written_before_the_last_state(nb, tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", state_every_s=0)
     monkeypatch.undo()
-    no_training(nb, monkeypatch)
+    refuse_training(nb, monkeypatch)
     assert nb.was_loaded(classifier_run(nb, tmp_path / "ckpt", tmp_path / "results"))
 
 
