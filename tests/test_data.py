@@ -235,3 +235,21 @@ def test_resize_data_resizes_both_splits_and_recomputes_statistics(nb):
     assert small.train_x.dtype == torch.uint8 and (small.train_x[:, 0] == 200).all()
     assert torch.allclose(small.mean, nb.channel_stats(small.train_x)[0])
     assert nb.resize_data(small, 32) is small
+
+
+def test_hold_out_moves_a_balanced_seeded_validation_split_out_of_the_training_images(nb):
+    data = tiny_data(nb, n_train=60, n_test=9, n_classes=3)
+    split = data.hold_out(4, seed=0)
+    assert len(split.val_x) == 12 and len(split.train_x) == 48
+    assert torch.bincount(split.val_y, minlength=3).tolist() == [4, 4, 4]
+    images = lambda x: {bytes(image.numpy().tobytes()) for image in x}
+    assert not images(split.train_x) & images(split.val_x)                         # disjoint
+    assert images(split.train_x) | images(split.val_x) == images(data.train_x)     # nothing lost
+    assert torch.equal(split.test_x, data.test_x) and torch.equal(split.mean, data.mean)
+    assert torch.equal(data.hold_out(4, seed=0).val_x, split.val_x)
+    assert not torch.equal(data.hold_out(4, seed=1).val_x, split.val_x)
+    assert split.limited(10, 5).val_x is split.val_x and len(split.select([0, 1]).val_x) == 12
+    with pytest.raises(ValueError, match="already has a validation split"):
+        split.hold_out(1)
+    with pytest.raises(ValueError, match="has only 20"):
+        data.hold_out(21)

@@ -157,17 +157,3 @@ def test_fine_tuning_run_is_not_loaded_after_its_rotation_trunk_changed(nb, tmp_
     with pytest.raises(ValueError, match=r"differs in \['trunk'\].*rotation network it starts from"):
         fine_tune("rotation")
     assert fine_tune("random")["resumed_from_epoch"] == 1           # random init does not depend on it
-
-
-def test_fine_tuning_checkpoint_without_a_trunk_record_is_refused_as_such(nb, tmp_path, rotation_checkpoint):
-    data, cfg = tiny_data(nb), tiny_config(nb, epochs=1)
-    def fine_tune():
-        return nb.train_run("ft", nb.make_classifier("rotation", 3, rotation_checkpoint, seed=0), data,
-                            task="classes", scope="layer4+fc", cfg=cfg, device=torch.device("cpu"),
-                            checkpoint_dir=tmp_path, log=lambda *a: None)
-    fine_tune()
-    state = torch.load(tmp_path / "ft.state.pt", weights_only=True)
-    del state["signature"]["trunk"]                                  # as written before trunks were recorded
-    nb.save_atomic(state, tmp_path / "ft.state.pt")
-    with pytest.raises(ValueError, match=r"differs in \['trunk'\].*written before runs recorded"):
-        fine_tune()

@@ -271,3 +271,23 @@ def test_a_sections_runs_share_one_experiment_and_transfer_from_its_own_rotation
     assert sorted(p.stem for p in (tmp_path / "results").iterdir()) == sorted(f"x_{name}" for name in runs)
     again = nb.rotation_and_transfer_runs(experiment, "x_", tiny_data(nb))
     assert all(nb.was_loaded(r) for r in again.values())
+
+
+def test_with_a_validation_split_the_best_epoch_is_chosen_on_it_not_on_the_test_set(nb, tmp_path, monkeypatch):
+    data = tiny_data(nb, n_train=60, n_test=16).hold_out(4, seed=0)
+    evaluate = nb.evaluate
+    losses = {"test": iter([0.9, 0.1, 0.5]), "val": iter([0.2, 0.6, 0.4])}   # test lowest at 2, val at 1
+
+    def scripted(*args, **kwargs):
+        split = args[5] if len(args) > 5 else kwargs.get("split", "test")
+        metrics = evaluate(*args, **kwargs)
+        return {**metrics, f"{split}_loss": next(losses[split])}
+    monkeypatch.setattr(nb, "evaluate", scripted)
+    run = nb.train_run("v", nb.build_resnet18(3), data, task="classes", scope="all",
+                       cfg=tiny_config(nb, epochs=3), device=torch.device("cpu"), checkpoint_dir=tmp_path,
+                       log=lambda *a: None, results_dir=tmp_path / "results")
+    assert [r["val_loss"] for r in run["history"]] == [0.2, 0.6, 0.4]
+    assert run["best"]["epoch"] == 1 and run["best"]["val_loss"] == 0.2
+    assert torch.load(tmp_path / "v.best.pt", weights_only=True)["epoch"] == 1
+    assert run["n_val"] == 12 and run["n_train"] == 48
+    assert "at lowest val loss" in nb.finished_line(run, "x")

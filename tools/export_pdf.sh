@@ -17,7 +17,7 @@ mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 -m jupyter nbconvert --to html --embed-images --output-dir "$work" --output notebook "$notebook" >/dev/null
+python3 -m jupyter nbconvert --to html --config tools/pdf_export_config.py --embed-images --output-dir "$work" --output notebook "$notebook" >/dev/null
 # Print layout: wrap long code and output lines instead of cutting them at the page edge.
 python3 - "$work/notebook.html" <<'PY'
 import sys
