@@ -1,8 +1,8 @@
-"""How much do the few-label results of section 12 move with the seed?
+"""How much do the few-label results of section 10 move with the seed?
 
     python benchmarks/few_label_seeds.py --data ../shared/data/cifar10 [--seeds 1 2] [--per-class 20 100 400]
 
-Section 12 of the notebook runs one seed (SEED=0). This script repeats its smallest counts with
+Section 10 of the notebook runs one seed (SEED=0). This script repeats its smallest counts with
 other seeds, each seed drawing another balanced subset, another initialisation of the new head (and
 of the random trunk) and another data order, with the notebook's own functions, configuration and
 budget rule, and the same rotation checkpoint (pre-trained once, on all training images). With the

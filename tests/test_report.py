@@ -1,0 +1,49 @@
+"""tools/make_report.py: report.md and README's results table are what it writes from the committed
+results; a claim of the text that the results do not support stops it; standard library only."""
+import ast
+import json
+import shutil
+import subprocess
+import sys
+
+from conftest import ROOT
+
+GENERATOR = ROOT / "tools" / "make_report.py"
+
+
+def generate(results, tmp_path):
+    readme = tmp_path / "README.md"
+    shutil.copy(ROOT / "README.md", readme)
+    return subprocess.run([sys.executable, str(GENERATOR), "--results", str(results), "--report",
+                           str(tmp_path / "report.md"), "--readme", str(readme)], capture_output=True, text=True)
+
+
+def test_committed_report_and_readme_table_are_what_the_generator_writes(tmp_path):
+    done = generate(ROOT / "results", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.md").read_text() == (ROOT / "report.md").read_text()
+    assert (tmp_path / "README.md").read_text() == (ROOT / "README.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    summary = json.loads((ROOT / "results" / "summary.json").read_text())
+    for row in summary["rows"]:
+        assert f"| {row['label']} | **{100 * row['final_acc']:.1f}%** |" in report
+    assert "{" not in report.split("## Reproduce")[0]                     # every field filled in
+
+
+def test_a_claim_the_results_do_not_support_stops_the_generator(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    nette = json.loads((results / "imagenette.json").read_text())
+    nette["runs"]["full_from_random"]["final"]["test_acc"] = 0.99            # random now beats rotation
+    (results / "imagenette.json").write_text(json.dumps(nette))
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode != 0 and "Imagenette: rotation beats random in both transfers" in done.stderr
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_generator_imports_only_the_standard_library():
+    tree = ast.parse(GENERATOR.read_text())
+    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert modules and modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
