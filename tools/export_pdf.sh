@@ -17,13 +17,15 @@ mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 -m jupyter nbconvert --to html --config tools/pdf_export_config.py --embed-images --output-dir "$work" --output notebook "$notebook" >/dev/null
+python3 -m jupyter nbconvert --to html --config tools/pdf_export_config.py --no-prompt --embed-images --output-dir "$work" --output notebook "$notebook" >/dev/null
 # Print layout: wrap long code and output lines instead of cutting them at the page edge.
 python3 - "$work/notebook.html" <<'PY'
 import sys
 path = sys.argv[1]
+# Cells may break across pages (keeping each whole left half-empty pages); figures and headings may not.
 css = ("<style>@media print { pre, .jp-RenderedText pre, .highlight pre { white-space: pre-wrap !important;"
-       " word-break: break-word; } .jp-Cell { break-inside: avoid-page; } @page { size: A4; margin: 12mm; } }</style>")
+       " word-break: break-word; font-size: 7.5pt !important; line-height: 1.25 !important; } .jp-OutputArea-output img { break-inside: avoid; }"
+       " h1, h2, h3 { break-after: avoid-page; } @page { size: A4; margin: 12mm; } }</style>")
 html = open(path, encoding="utf-8").read()
 open(path, "w", encoding="utf-8").write(html.replace("</head>", css + "</head>", 1))
 PY

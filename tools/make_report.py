@@ -143,7 +143,7 @@ def nette_part(nette, claims):
             for name, run in runs.items()]
     gaps = {k: final(runs[f"{k}_from_rotation"]) - final(runs[f"{k}_from_random"]) for k in ("layer4", "full")}
     claims.check(gaps["layer4"] > 0 and gaps["full"] > 0, "Imagenette: rotation beats random in both transfers")
-    return {"nette_table": table(["run", "epochs", "test accuracy, last epoch", "at lowest validation loss (epoch)",
+    return {"nette_table": table(["run", "epochs", "test accuracy, last epoch", "test accuracy at lowest validation loss (epoch)",
                                   "training minutes"], rows),
             "nette_size": nette["size"], "nette_train": nette["n_train"], "nette_val": nette["n_val"],
             "nette_test": nette["n_test"], "nette_layer4_gap": f"{100 * gaps['layer4']:+.1f}",
@@ -195,7 +195,7 @@ def fill(results):
     precision = read(results, "precision_check")
     bf16, fp32 = (r["final_test_acc"] for r in precision["runs"].values())
     claims.check(abs(bf16 - fp32) < 0.005, "Method: bf16 and fp32 reach the same accuracy within half a point")
-    fields = {"device": runs["rotation"]["device"], "n_train": runs["rotation"]["n_train"],
+    fields = {"device": f"{runs['rotation']['device']} ({runs['rotation']['precision']})", "n_train": runs["rotation"]["n_train"],
               "n_test": runs["rotation"]["n_test"], "results_table": results_table(summary),
               "config_table": config_table(runs), "rotation_final": pct(acc["rotation"]),
               **{f"{k}_{i}": pct(acc[f"{k}_from_{init}"]) for k in ("layer4", "full")
