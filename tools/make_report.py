@@ -26,9 +26,14 @@ def pct(x):
     return f"{100 * x:.1f}"
 
 
+def signed(gap):
+    """An accuracy difference in points, with its sign."""
+    return f"{100 * gap:+.1f}"
+
+
 def points(a, b):
     """a - b in accuracy points, signed."""
-    return f"{100 * (a - b):+.1f}"
+    return signed(a - b)
 
 
 def table(header, rows):
@@ -63,10 +68,6 @@ def final(run):
     return run["final"]["test_acc"]
 
 
-def minutes(runs):
-    return sum(run["train_seconds"] for run in runs) / 60
-
-
 def results_table(summary):
     rows = [[r["label"], f"**{pct(r['final_acc'])}%**", f"{pct(r['best_acc'])}% ({r['best_epoch']})",
              f"~{r['expected']}%" if r["expected"] else "–", f"{PEER[r['name']]:.2f}%", r["epochs"],
@@ -97,8 +98,8 @@ def few_part(few, claims):
                  "few labels: layer4+fc from rotation beats whole net from random up to some count, loses above")
     return {"few_table": few_table, "min_epoch_images": few["config"]["min_epoch_images"],
             "few_counts": ", ".join(map(str, counts)),
-            "few_full_gaps": ", ".join(f"{100 * g:+.1f}" for g in full_gaps),
-            "few_layer4_gaps": ", ".join(f"{100 * g:+.1f}" for g in layer4_gaps),
+            "few_full_gaps": ", ".join(map(signed, full_gaps)),
+            "few_layer4_gaps": ", ".join(map(signed, layer4_gaps)),
             "layer4_wins_up_to": counts[sum(wins) - 1]}
 
 
@@ -132,22 +133,21 @@ def stem_part(stem, claims):
                                  "stock: training min (images/s)", "3x3 stem: training min (images/s)"], rows),
             "stem_cost": stem["multiply_adds"]["3x3"] / stem["multiply_adds"]["stock"],
             "stem_epochs": ", ".join(str(cfg[f"stem_{k}"]["epochs"]) for k in ("rotation", "layer4", "full")),
-            "stem_gaps": ", ".join(f"{100 * g:+.1f}" for g in gaps),
-            "stem_layer4_gap": f"{100 * layer4_gap:+.1f}", "stem_full_gap": f"{100 * full_gap:+.1f}"}
+            "stem_gaps": ", ".join(map(signed, gaps)),
+            "stem_layer4_gap": signed(layer4_gap), "stem_full_gap": signed(full_gap)}
 
 
 def nette_part(nette, claims):
-    runs = nette["runs"]
-    rows = [[name, len(run["history"]), f"**{pct(final(run))}%**",
-             f"{pct(run['best']['test_acc'])}% ({run['best']['epoch']})", f"{minutes([run]):.1f}"]
-            for name, run in runs.items()]
-    gaps = {k: final(runs[f"{k}_from_rotation"]) - final(runs[f"{k}_from_random"]) for k in ("layer4", "full")}
+    acc = {name: row["final_acc"] for name, row in nette["rows"].items()}
+    rows = [[name, r["epochs"], f"**{pct(r['final_acc'])}%**", f"{pct(r['best_acc'])}% ({r['best_epoch']})",
+             f"{r['train_minutes']:.1f}"] for name, r in nette["rows"].items()]
+    gaps = {k: acc[f"{k}_from_rotation"] - acc[f"{k}_from_random"] for k in ("layer4", "full")}
     claims.check(gaps["layer4"] > 0 and gaps["full"] > 0, "Imagenette: rotation beats random in both transfers")
     return {"nette_table": table(["run", "epochs", "test accuracy, last epoch", "test accuracy at lowest validation loss (epoch)",
                                   "training minutes"], rows),
             "nette_size": nette["size"], "nette_train": nette["n_train"], "nette_val": nette["n_val"],
-            "nette_test": nette["n_test"], "nette_layer4_gap": f"{100 * gaps['layer4']:+.1f}",
-            "nette_full_gap": f"{100 * gaps['full']:+.1f}"}
+            "nette_test": nette["n_test"], "nette_layer4_gap": signed(gaps["layer4"]),
+            "nette_full_gap": signed(gaps["full"])}
 
 
 def confusion_part(confusion, claims):
