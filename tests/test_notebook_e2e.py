@@ -18,7 +18,9 @@ CLASSES = [f"class{i}" for i in range(10)]
 RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusion", "task2_layer4_curves", "task3_full_curves",
            "summary_accuracy", "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves",
-           "stem_comparison", "stem_curves"]
+           "stem_comparison", "stem_curves", "inside_curves", "inside_extreme_examples", "inside_filters",
+           "inside_activations", "inside_tsne", "inside_neighbours_supervised",
+           "inside_neighbours_rotation"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 
 
@@ -66,7 +68,8 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
     for name in RUNS:
         run = json.loads((out / "results" / f"{name}.json").read_text())
         assert len(run["history"]) == smoke[name.split("_")[0]]
-        assert run["n_train"] == 256 and run["n_test"] == 100
+        assert run["n_train"] == 256 and run["n_test"] == 100 and run["n_val"] == 20    # 2 per class held out
+        assert run["best"]["val_loss"] == min(r["val_loss"] for r in run["history"])  # chosen on validation
         assert 0.0 <= run["final"]["test_acc"] <= 1.0 and run["final"]["images_per_s"] > 0
         assert (out / "checkpoints" / f"{name}.state.pt").is_file()
         assert (out / "checkpoints" / f"{name}.best.pt").is_file()
@@ -85,6 +88,8 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
         png = (out / "figures" / f"{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 5_000
     assert "| Task 1, rotation |" in json.dumps(first)
+    assert "256 training, 20 validation (held out of the training images) and 100 test images" in printed(first)
+    assert "validation [2, 2, 2, 2, 2, 2, 2, 2, 2, 2]" in printed(first)
 
 
 def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
@@ -147,6 +152,19 @@ def test_stem_section_sets_each_3x3_run_beside_its_stock_counterpart(smoke_run):
     assert fine_tuned["model"]["fc.weight"].shape == (10, 512)
     assert sorted(stem["loaded_runs"]) == sorted(r["3x3"]["run"] for r in stem["rows"].values())
     assert "STEM_SECTION is False" not in printed(first)
+
+
+def test_inside_section_analyses_the_two_networks_of_tasks_1_and_3_without_training(smoke_run):
+    tmp_path, _, first, second = smoke_run
+    inside = json.loads((tmp_path / "out" / "results" / "inside.json").read_text())
+    assert {net: n["run"] for net, n in inside["networks"].items()} == {"supervised": "full_from_random",
+                                                                        "rotation": "rotation"}
+    for net in inside["networks"].values():
+        assert 0 <= net["knn_acc"] <= 1 and 0 <= net["neighbours_same_class"] <= 50
+    assert inside["knn"]["train"] == 256 and inside["knn"]["test"] == 100 and len(inside["queries"]) == 5
+    for run in ("full_from_random", "rotation"):      # measured again: what the run recorded, same weights
+        assert re.search(rf"\({run}, epoch \d+\): test accuracy (\d+\.\d+)% now, \1% when it trained", printed(first))
+    assert "mean loss of its 400 test examples" in printed(first)
 
 
 def test_sections_record_which_runs_were_loaded(smoke_run):

@@ -83,7 +83,7 @@ def test_part_one_is_the_assignment_in_order_and_part_two_the_extra_credit():
     expected = ["# Part I", "## 0. Parameters", "## 1. Set-up", "## 2. Data", "## 3. Rotations",
                 "## 4. Model and freezing", "## 5. One training loop", "## 6. Task 1", "## 7. Task 2",
                 "## 8. Task 3", "## 9. Summary", "# Part II", "## 10. Few labels", "## 11. A stronger backbone",
-                "## 12. Rotation on Imagenette"]
+                "## 12. Rotation on Imagenette", "# Part III", "## 13. Inside the two networks"]
     positions = [next((i for i, h in enumerate(headings) if h.startswith(e)), None) for e in expected]
     assert None not in positions and positions == sorted(positions), list(zip(expected, positions))
 

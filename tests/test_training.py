@@ -181,6 +181,18 @@ def test_presets_and_overrides_are_checked(nb):
         nb.resolve_preset("real", {"few_labels": {"per_klass": [20]}})
     with pytest.raises(ValueError, match="min_epoch_images must be a positive integer"):
         nb.resolve_preset("real", {"few_labels": {"min_epoch_images": 2.5}})
+    for field in ("cifar_val_per_class", "imagenette_val_per_class"):
+        with pytest.raises(ValueError, match=f"{field} must be a positive integer"):
+            nb.resolve_preset("real", {field: 0})
+    assert nb.resolve_preset("real", {"cifar_val_per_class": 50})["cifar_val_per_class"] == 50
+
+
+def test_the_stronger_backbone_trains_like_the_stock_runs_it_is_set_against(nb):
+    real = nb.resolve_preset("real")
+    for kind in ("rotation", "layer4", "full"):
+        assert real[f"stem_{kind}"] == real[kind], kind          # only the stem differs
+    # every training label of the few-label curve is the training set of Tasks 2 and 3
+    assert real["few_labels"]["per_class"][-1] == 5_000 - real["cifar_val_per_class"]
 
 
 def test_device_choice(nb):
@@ -291,3 +303,9 @@ def test_with_a_validation_split_the_best_epoch_is_chosen_on_it_not_on_the_test_
     assert torch.load(tmp_path / "v.best.pt", weights_only=True)["epoch"] == 1
     assert run["n_val"] == 12 and run["n_train"] == 48
     assert "at lowest val loss" in nb.finished_line(run, "x")
+    # Beside the checkpoint's figure, the assignment's: the epoch of lowest test loss (here 2).
+    assert nb.at_lowest_test_loss(run) == (2, run["history"][1]["test_acc"])
+    row = nb.run_row(run)
+    assert (row["best_epoch"], row["lowest_test_loss_epoch"]) == (1, 2)
+    line = nb.accuracy_line("v", run)
+    assert "at lowest val loss (epoch 1, the checkpoint)" in line and "at lowest test loss (epoch 2)" in line

@@ -1,0 +1,118 @@
+"""Section 13, inside the two networks: loading a finished run's network, per-example losses, feature
+maps, pooled features, nearest neighbours and kNN accuracy, each against its definition."""
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import tiny_config, tiny_data
+from half_precision_checkpoint import halve
+
+CPU = torch.device("cpu")
+
+
+def quiet(*args):
+    pass
+
+
+def trained_model(nb, num_classes=3):
+    torch.manual_seed(0)
+    model = nb.build_resnet18(num_classes)
+    with torch.no_grad():                      # BatchNorm statistics away from their initial values
+        for _ in range(2):
+            model(torch.randn(8, 3, 32, 32))
+    return model.eval()
+
+
+def test_feature_maps_are_the_networks_own_and_have_the_stock_sizes(nb):
+    model = trained_model(nb)
+    x = torch.randn(2, 3, 32, 32)
+    maps = nb.feature_maps(model, x)
+    assert {k: tuple(v.shape[1:]) for k, v in maps.items()} == {
+        "layer1": (64, 8, 8), "layer2": (128, 4, 4), "layer3": (256, 2, 2), "layer4": (512, 1, 1)}
+    with torch.no_grad():                        # pooling layer4's map and applying fc gives the logits
+        assert torch.allclose(model.fc(maps["layer4"].mean((2, 3))), model(x), atol=1e-4)
+
+
+def test_pooled_features_are_what_fc_sees(nb):
+    model, data = trained_model(nb), tiny_data(nb, n_test=10)
+    features = nb.pooled_features(model, data.test_x, data, 4, "fp32")
+    assert features.shape == (10, 512)
+    x = nb.normalize(data.test_x, data.mean, data.std)
+    with torch.no_grad():
+        assert torch.allclose(model.fc(features), model(x), atol=1e-4)
+    assert not model.training and not model.fc._forward_hooks     # the hook is gone again
+
+
+def test_a_training_image_is_its_own_nearest_neighbour_at_distance_zero(nb):
+    features = torch.randn(50, 16)
+    sims, idx = nb.nearest_neighbours(features[[3, 17]], features, k=5)
+    assert idx[:, 0].tolist() == [3, 17]
+    assert torch.allclose(sims[:, 0], torch.ones(2)) and (sims[:, :-1] >= sims[:, 1:]).all()
+
+
+def test_knn_accuracy_against_a_direct_vote(nb):
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 8, generator=g) * 4
+    train_y, test_y = torch.arange(60) % 3, torch.arange(30) % 3
+    train = centres[train_y] + torch.randn(60, 8, generator=g)
+    test = centres[test_y] + torch.randn(30, 8, generator=g)
+    assert nb.knn_accuracy(train, train_y, test, test_y, k=5) == 1.0       # separable classes
+    shuffled = train_y[torch.randperm(60, generator=g)]
+    direct = 0
+    for f, y in zip(test, test_y):                 # one test feature at a time, by the definition
+        sims = F.cosine_similarity(f[None], train, dim=1)
+        top = sims.topk(7).indices
+        votes = torch.zeros(3).index_add_(0, shuffled[top], sims[top])
+        direct += int(votes.argmax() == y)
+    assert nb.knn_accuracy(train, shuffled, test, test_y, k=7, chunk=4) == direct / 30
+
+
+@pytest.mark.parametrize("task", ["classes", "rotation"])
+def test_example_losses_cover_every_test_example_and_average_to_the_test_loss(nb, task):
+    data = tiny_data(nb, n_test=14)
+    model = trained_model(nb, 4 if task == "rotation" else 3)
+    ex = nb.example_losses(model, data, task, 5, "fp32")
+    n = 14 * (4 if task == "rotation" else 1)
+    assert all(len(v) == n for v in ex.values())
+    assert ex["loss"].mean().item() == pytest.approx(nb.evaluate(model, data, task, 5, "fp32")["test_loss"], rel=1e-5)
+    # every example names its test image: its loss is that image's (rotated by the target) alone
+    for i in (0, 6, n - 1):
+        image = data.test_x[ex["image"][i]]
+        target = ex["target"][i].item()
+        x = nb.normalize(image[None], data.mean, data.std)
+        if task == "rotation":
+            x = torch.rot90(x, target, dims=(2, 3))
+        else:
+            assert target == data.test_y[ex["image"][i]].item()
+        with torch.no_grad():
+            alone = F.cross_entropy(model(x), torch.tensor([target]))
+        assert ex["loss"][i].item() == pytest.approx(alone.item(), rel=1e-4)
+
+
+def test_colour_share_is_zero_for_grey_filters_and_positive_for_coloured_ones(nb):
+    grey = torch.randn(4, 1, 7, 7).expand(4, 3, 7, 7)
+    assert torch.allclose(nb.colour_share(grey), torch.zeros(4), atol=1e-6)
+    coloured = torch.zeros(2, 3, 7, 7)
+    coloured[:, 0] = torch.randn(2, 7, 7)           # a filter of the red channel alone
+    assert (nb.colour_share(coloured) > 0.5).all()
+
+
+def test_a_finished_runs_network_is_loaded_only_from_its_own_checkpoint(nb, tmp_path):
+    data, cfg = tiny_data(nb, n_train=32, n_test=8).hold_out(2), tiny_config(nb, epochs=1)
+    where = dict(device=CPU, checkpoint_dir=tmp_path, results_dir=tmp_path / "results", log=quiet)
+    model = nb.build_resnet18(3)
+    run = nb.train_run("sup", model, data, "classes", "all", cfg, **where)
+    best = torch.load(tmp_path / "sup.best.pt", weights_only=True)
+    halve(tmp_path / "sup.best.pt")                  # stored in half precision, as committed
+    assert torch.load(tmp_path / "sup.best.pt", weights_only=True)["model"]["fc.weight"].dtype == torch.float16
+    loaded, record = nb.load_finished("sup", 3, tmp_path, tmp_path / "results")
+    assert record["best"] == run["best"] and all(v.dtype != torch.float16 for v in loaded.state_dict().values())
+    assert torch.allclose(loaded.fc.weight, best["model"]["fc.weight"], atol=1e-3)
+    results = tmp_path / "results" / "sup.json"
+    changed = json.loads(results.read_text())
+    changed["config"]["lr"] = 0.5                    # the results of another run than the checkpoint's
+    results.write_text(json.dumps(changed))
+    with pytest.raises(ValueError, match="is not the best checkpoint of the run"):
+        nb.load_finished("sup", 3, tmp_path, tmp_path / "results")
