@@ -284,7 +284,7 @@ def test_a_training_epoch_reads_from_the_device_only_at_its_nan_checks(nb, monke
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     batches = nb.batches_for("rotation", cfg, data, torch.Generator().manual_seed(0))
     reads = count_host_reads(monkeypatch)
-    _, _, seen = nb.train_epoch(model, "all", batches, optimizer, schedule, scaler, "fp32", cfg,
+    _, _, seen = nb.train_epoch(model, "all", batches, nb.classification_step, optimizer, schedule, scaler, "fp32", cfg,
                                 dict(total=60, disable=True))
     monkeypatch.undo()
     assert seen == 60 * 16 * (4 if rotation_mode == "all4" else 1)

@@ -20,7 +20,8 @@ FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusi
            "summary_accuracy", "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves",
            "stem_comparison", "stem_curves", "inside_curves", "inside_extreme_examples", "inside_filters",
            "inside_activations", "inside_tsne", "inside_neighbours_supervised",
-           "inside_neighbours_rotation"]
+           "inside_neighbours_rotation", "contrastive_views", "contrastive_knn", "contrastive_curves",
+           "contrastive_finetuning", "contrastive_protocol"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 
 
@@ -95,7 +96,8 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
 def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     tmp_path, _, first, second = smoke_run
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
-    assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5 + 5    # Tasks 1-3, two few-label counts, Imagenette, stem
+    contrastive = 2 + 2 * 2 + 2 * 2 * 2     # pre-training, layer4 and full from each, two few-label counts
+    assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5 + 5 + contrastive   # + Tasks 1-3, few labels, Imagenette, stem
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
     assert printed(second).count("] finished: last epoch") == len(before)   # one line a run, from its results file
     assert printed(second).count(".json (RETRAIN = True trains it again)") == len(before)
@@ -165,6 +167,34 @@ def test_inside_section_analyses_the_two_networks_of_tasks_1_and_3_without_train
     for run in ("full_from_random", "rotation"):      # measured again: what the run recorded, same weights
         assert re.search(rf"\({run}, epoch \d+\): test accuracy (\d+\.\d+)% now, \1% when it trained", printed(first))
     assert "mean loss of its 400 test examples" in printed(first)
+
+
+def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_protocol(smoke_run):
+    tmp_path, _, first, second = smoke_run
+    out = tmp_path / "out"
+    result = json.loads((out / "results" / "contrastive.json").read_text())
+    inits = ["random", "rotation", "simclr", "barlow"]
+    assert list(result["rows"]) == ["kNN (k = 5)", "linear probe"] + [
+        f"{label}, {n} labels/class" for label in ("layer4+fc", "whole network") for n in (2, 4)]
+    assert all(list(values) == inits for values in result["rows"].values())
+    assert all(0 <= v <= 1 for values in result["rows"].values() for v in values.values())
+    assert result["winner"]["linear probe"] == max(inits, key=lambda i: result["rows"]["linear probe"][i])
+    for method in ("simclr", "barlow"):
+        run = result["pretraining"][method]
+        assert run["objective"]["method"] == method and run["n_train"] == 256 and run["n_val"] == 20
+        assert run["best"]["val_loss"] == min(r["val_loss"] for r in run["history"])
+        trunk = torch.load(out / "checkpoints" / f"{method}.trunk.pt", weights_only=True)
+        assert trunk["task"] == method and "fc.weight" not in trunk["model"]
+        full = json.loads((out / "results" / f"full_from_{method}.json").read_text())
+        assert full["trunk"]["init"] == method and full["config"] == result["config"]["full"]   # Task 3's recipe
+        few = json.loads((out / "results" / f"few2_layer4_from_{method}.json").read_text())
+        assert few["n_train"] == 80 and few["config"] == result["config"]["layer4"]
+    fine_tuned = torch.load(out / "checkpoints" / "full_from_simclr.best.pt", weights_only=True)
+    assert fine_tuned["model"]["fc.weight"].shape == (10, 512)
+    assert result["rows"]["whole network, 4 labels/class"]["rotation"] == pytest.approx(
+        json.loads((out / "results" / "few4_full_from_rotation.json").read_text())["final"]["test_acc"])
+    assert "CONTRASTIVE_SECTION is False" not in printed(first)
+    assert re.search(r"simclr: kNN test accuracy \d+\.\d+% after epoch 1", printed(second))
 
 
 def test_sections_record_which_runs_were_loaded(smoke_run):
