@@ -6,11 +6,13 @@ For each method (SimCLR, Barlow Twins) and each learning rate, a short pre-train
 preset's configuration otherwise (batch, views, head; the warm-up and cosine schedule squeezed into
 --epochs, so this ranks learning rates by how fast they learn early, not by where a full run ends):
 the kNN monitor's validation accuracy after every epoch, and the images/s, go to
-results/contrastive_pilot.json. Only the validation split is looked at to choose; the test
+results/contrastive_pilot.json (added to the runs already there, so that each method can be piloted
+in a session of its own). Only the validation split is looked at to choose; the test
 accuracies the runs also record are not. The runs' checkpoints go to checkpoints/pilot/ (deleted
 after each run: none of them is used again).
 """
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -52,13 +54,15 @@ def main():
                 "train_minutes": run["train_seconds"] / 60}
             print(f"{method} lr {lr:g}: validation kNN by epoch "
                   f"{[round(100 * a, 1) for a in rows[f'{method} lr {lr:g}']['val_knn_by_epoch']]}")
-    nb.write_json({"command": "python benchmarks/contrastive_pilot.py --data " + args.data
-                              + f" --epochs {args.epochs} --warmup {args.warmup:g} --methods " + " ".join(args.methods)
-                              + " --lrs " + " ".join(f"{lr:g}" for lr in args.lrs),
-                   "config": {m: config[m] for m in (*args.methods, "contrastive")},
-                   "n_train": len(data.train_x), "n_val": len(data.val_x),
-                   "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__},
-                   "wall_minutes": (time.perf_counter() - started) / 60, "runs": rows}, args.out)
+    command = ("python benchmarks/contrastive_pilot.py --data " + args.data + f" --epochs {args.epochs} --warmup "
+               f"{args.warmup:g} --methods " + " ".join(args.methods) + " --lrs " + " ".join(f"{lr:g}" for lr in args.lrs))
+    out = Path(args.out)
+    earlier = json.loads(out.read_text()) if out.is_file() else {"sessions": [], "runs": {}}
+    session = {"command": command, "config": {m: config[m] for m in (*args.methods, "contrastive")},
+               "n_train": len(data.train_x), "n_val": len(data.val_x),
+               "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__},
+               "wall_minutes": (time.perf_counter() - started) / 60, "runs": sorted(rows)}
+    nb.write_json({"sessions": [*earlier["sessions"], session], "runs": {**earlier["runs"], **rows}}, out)
 
 
 if __name__ == "__main__":
