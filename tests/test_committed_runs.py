@@ -59,8 +59,7 @@ def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_witho
 
 
 def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(nb, monkeypatch):
-    """Section 11's rotation run and its layer4+fc runs are committed (its rotation checkpoint with
-    them); a fresh clone shows them and trains only what is not committed yet."""
+    """Section 11's runs and its rotation checkpoint are committed: a fresh clone shows all five."""
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
     where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
@@ -69,8 +68,9 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
     rotation = nb.train_run("stem_rotation", nb.build_resnet18(4, "3x3"), data, "rotation", "all",
                             config["stem_rotation"], needs_weights=True, **where)
     assert nb.was_loaded(rotation) and rotation["config"] == config["rotation"]    # like for like
-    for init in ("rotation", "random"):
-        model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "stem_rotation.best.pt", seed=0, stem="3x3")
-        run = nb.train_run(f"stem_layer4_from_{init}", model, data, "classes", "layer4+fc", config["stem_layer4"], **where)
-        assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
-    assert len(logged) == 3 and all("] finished: last epoch" in line for line in logged)
+    for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
+        for init in ("rotation", "random"):
+            model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "stem_rotation.best.pt", seed=0, stem="3x3")
+            run = nb.train_run(f"stem_{kind}_from_{init}", model, data, "classes", scope, config[f"stem_{kind}"], **where)
+            assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
+    assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)

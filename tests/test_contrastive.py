@@ -190,6 +190,7 @@ def test_a_classifier_starts_from_the_contrastive_encoder_with_a_new_head(nb, tm
             nb.make_classifier("barlow", 3, path)
         with pytest.raises(ValueError, match="unknown initialisation"):
             nb.make_classifier("imagenet", 3, path)
+        assert set(nb.CONTRASTIVE_METHODS) <= set(nb.PRETRAINED_INITS)  # every method's encoder can start one
     finally:
         nb.OWN_TASKS.clear()
 

@@ -209,7 +209,7 @@ def test_balanced_subset_refuses_more_than_a_class_has(nb):
 def test_repeated_subset_is_whole_copies_of_the_labelled_images(nb):
     data = tiny_data(nb, n_train=60, n_classes=3)
     labelled = nb.balanced_subset(data.train_y, 4, 3, seed=0)
-    epoch = data.select(nb.repeat_to(labelled, 50))
+    epoch = nb.few_label_data(data, 4, 50, seed=0)                     # what sections 10 and 14 train on
     assert len(epoch.train_x) == 12 * 5                                # ceil(50 / 12) whole copies
     assert torch.bincount(epoch.train_y, minlength=3).tolist() == [20, 20, 20]
     assert torch.equal(epoch.train_x[:12], data.train_x[labelled])     # images keep their labels
@@ -249,6 +249,9 @@ def test_hold_out_moves_a_balanced_seeded_validation_split_out_of_the_training_i
     assert torch.equal(data.hold_out(4, seed=0).val_x, split.val_x)
     assert not torch.equal(data.hold_out(4, seed=1).val_x, split.val_x)
     assert split.limited(10, 5).val_x is split.val_x and len(split.select([0, 1]).val_x) == 12
+    assert split.split("val")[0] is split.val_x and split.split("test")[1] is split.test_y
+    with pytest.raises(ValueError, match="no split 'val'"):
+        data.split("val")                                                          # none held out
     with pytest.raises(ValueError, match="already has a validation split"):
         split.hold_out(1)
     with pytest.raises(ValueError, match="has only 20"):

@@ -16,9 +16,9 @@ def quiet(*args):
     pass
 
 
-def trained_model(nb, num_classes=3):
+def trained_model(nb, num_classes=3, stem="imagenet"):
     torch.manual_seed(0)
-    model = nb.build_resnet18(num_classes)
+    model = nb.build_resnet18(num_classes, stem)
     with torch.no_grad():                      # BatchNorm statistics away from their initial values
         for _ in range(2):
             model(torch.randn(8, 3, 32, 32))
@@ -116,3 +116,26 @@ def test_a_finished_runs_network_is_loaded_only_from_its_own_checkpoint(nb, tmp_
     results.write_text(json.dumps(changed))
     with pytest.raises(ValueError, match="is not the best checkpoint of the run"):
         nb.load_finished("sup", 3, tmp_path, tmp_path / "results")
+
+
+def test_class_activation_maps_average_to_the_logits_less_the_bias(nb):
+    model = trained_model(nb, num_classes=4, stem="3x3")                   # layer4's map is 2x2
+    x = torch.randn(3, 3, 32, 32)
+    maps, logits = nb.class_activation_maps(model, x)
+    assert maps.shape == (3, 4, 2, 2)
+    with torch.no_grad():
+        assert torch.allclose(logits, model(x), atol=1e-4)                  # the network's own logits
+        assert torch.allclose(maps.mean((2, 3)) + model.fc.bias, logits, atol=1e-4)
+        layer4 = nb.feature_maps(model, x)["layer4"]                       # one position by hand
+        assert torch.allclose(maps[1, 2, 0, 1], model.fc.weight[2] @ layer4[1, :, 0, 1], atol=1e-4)
+
+
+def test_cam_examples_are_confident_right_answers_of_the_best_classes_then_the_worst_mistake(nb):
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    probabilities = torch.tensor([[0.9, 0.1, 0, 0], [0.6, 0.4, 0, 0],       # class 0: both right
+                                  [0.2, 0.8, 0, 0], [0.7, 0.3, 0, 0],       # class 1: one right
+                                  [0, 0, 0.7, 0.3], [0, 0, 0.95, 0.05],     # class 2: both right
+                                  [0, 0.99, 0, 0.01], [0, 0, 0.4, 0.6]])    # class 3: one right
+    chosen = nb.cam_examples(probabilities, labels, n_right=2)
+    assert chosen[:2] in ([0, 5], [5, 0])            # classes 0 and 2, each its most confident right answer
+    assert chosen[2] == 6                            # the mistake made with probability 0.99

@@ -19,7 +19,7 @@ RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rot
 FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusion", "task2_layer4_curves", "task3_full_curves",
            "summary_accuracy", "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves",
            "stem_comparison", "stem_curves", "inside_curves", "inside_extreme_examples", "inside_filters",
-           "inside_activations", "inside_tsne", "inside_neighbours_supervised",
+           "inside_activations", "inside_cams", "inside_tsne", "inside_neighbours_supervised",
            "inside_neighbours_rotation", "contrastive_views", "contrastive_knn", "contrastive_curves",
            "contrastive_finetuning", "contrastive_protocol"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
@@ -167,6 +167,9 @@ def test_inside_section_analyses_the_two_networks_of_tasks_1_and_3_without_train
     for run in ("full_from_random", "rotation"):      # measured again: what the run recorded, same weights
         assert re.search(rf"\({run}, epoch \d+\): test accuracy (\d+\.\d+)% now, \1% when it trained", printed(first))
     assert "mean loss of its 400 test examples" in printed(first)
+    assert inside["cam"]["networks"] == {"supervised": "stem_full_from_random", "rotation": "stem_rotation"}
+    assert 1 <= len(inside["cam"]["images"]) <= 4
+    assert re.search(r"supervised: maps \(10, 2, 2\) per image; mean \+ bias - logit at most \d", printed(first))
 
 
 def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_protocol(smoke_run):

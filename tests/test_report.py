@@ -48,3 +48,15 @@ def test_generator_imports_only_the_standard_library():
     modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert modules and modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
+
+
+def test_a_stem_run_trained_otherwise_than_its_stock_counterpart_stops_the_generator(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    stem = json.loads((results / "stem.json").read_text())
+    stem["config"]["stem_full"]["epochs"] = 8                                 # fewer epochs than Task 3's
+    (results / "stem.json").write_text(json.dumps(stem))
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode != 0 and "stem: stem_full trains with the configuration of full_from_rotation" in done.stderr
+    assert not (tmp_path / "out" / "report.md").exists()

@@ -25,8 +25,10 @@ path = sys.argv[1]
 # Cells may break across pages (keeping each whole left half-empty pages); figures and headings may not.
 # A figure is at most 90 mm high, so that a wide figure and the text around it share a page.
 css = ("<style>@media print { pre, .jp-RenderedText pre, .highlight pre { white-space: pre-wrap !important;"
-       " word-break: break-word; font-size: 7.5pt !important; line-height: 1.25 !important; } .jp-OutputArea-output img { break-inside: avoid;"
-       " max-height: 90mm; width: auto !important; max-width: 100%; } .jp-RenderedHTMLCommon { font-size: 9.5pt; }"
+       " word-break: break-word; font-size: 7pt !important; line-height: 1.2 !important; } .jp-OutputArea-output img { break-inside: avoid;"
+       " max-height: 80mm; width: auto !important; max-width: 100%; } .jp-RenderedHTMLCommon { font-size: 9.5pt; }"
+       " .jp-Cell { padding-top: 1px !important; padding-bottom: 1px !important; }"
+       " .jp-RenderedHTMLCommon p { margin-bottom: 0.6em !important; }"
        " h1, h2, h3 { break-after: avoid-page; } @page { size: A4; margin: 12mm; } }</style>")
 html = open(path, encoding="utf-8").read()
 open(path, "w", encoding="utf-8").write(html.replace("</head>", css + "</head>", 1))
