@@ -23,7 +23,8 @@ python3 - "$work/notebook.html" <<'PY'
 import sys
 path = sys.argv[1]
 # Cells may break across pages (keeping each whole left half-empty pages); figures and headings may not.
-# A figure is at most 90 mm high, so that a wide figure and the text around it share a page.
+# A figure is at most 80 mm high, so that a wide figure and the text around it share a page; code is
+# set at 7 pt and cells sit close, which keeps the notebook's PDF within 30 pages.
 css = ("<style>@media print { pre, .jp-RenderedText pre, .highlight pre { white-space: pre-wrap !important;"
        " word-break: break-word; font-size: 7pt !important; line-height: 1.2 !important; } .jp-OutputArea-output img { break-inside: avoid;"
        " max-height: 80mm; width: auto !important; max-width: 100%; } .jp-RenderedHTMLCommon { font-size: 9.5pt; }"
