@@ -74,3 +74,23 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
             run = nb.train_run(f"stem_{kind}_from_{init}", model, data, "classes", scope, config[f"stem_{kind}"], **where)
             assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
     assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)
+
+
+def test_a_fresh_clone_shows_the_simclr_pretraining_from_its_committed_results_and_trunk(nb, monkeypatch):
+    """Section 14's SimCLR run is committed as its results file and its half-precision encoder: a
+    fresh clone shows the run without training it, and the classifiers start from that encoder."""
+    refuse_training(nb, monkeypatch, STALE)
+    config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
+    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
+                 log=logged.append)
+    nb.OWN_TASKS["simclr"] = nb.ContrastiveObjective.of("simclr", config["contrastive"])
+    try:
+        model = nb.ContrastiveNet(nb.OWN_TASKS["simclr"].head, seed=0)
+        run = nb.train_run("simclr", model, data, "simclr", "all", config["simclr"], needs_weights=False, **where)
+        assert nb.was_loaded(run) and len(run["history"]) == config["simclr"]["epochs"]
+        trunk = nb.trunk_file(run, ROOT / "checkpoints")
+        assert trunk == ROOT / "checkpoints" / "simclr.trunk.pt"          # the committed file, not rewritten
+        assert nb.make_classifier("simclr", 10, trunk).trunk_source["init"] == "simclr"
+    finally:
+        nb.OWN_TASKS.clear()
+    assert len(logged) == 1 and "] finished: last epoch" in logged[0]
