@@ -23,11 +23,15 @@ def cifar10_sized(nb, n_train=45_000):
 STALE = "the committed results do not match this run: it would train again"
 
 
+def committed(log):
+    """train_run's arguments for a run shown from the committed results and checkpoints."""
+    return dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results", log=log)
+
+
 def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch):
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
-    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
-                 log=logged.append)
+    where = committed(logged.append)
     torch.manual_seed(0)
     rotation = nb.train_run("rotation", nb.build_resnet18(4), data, "rotation", "all", config["rotation"],
                             needs_weights=True, **where)
@@ -44,8 +48,7 @@ def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_witho
     refuse_training(nb, monkeypatch, STALE)
     config = nb.resolve_preset("real")
     few = config["few_labels"]
-    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
-                 log=lambda line: None)
+    where = committed(lambda line: None)
     shown = 0
     for per_class in few["per_class"][:-1]:                  # the last count is Tasks 2-3 themselves
         n_train = len(nb.repeat_to(torch.arange(10 * per_class), few["min_epoch_images"]))
@@ -62,8 +65,7 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
     """Section 11's runs and its rotation checkpoint are committed: a fresh clone shows all five."""
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
-    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
-                 log=logged.append)
+    where = committed(logged.append)
     torch.manual_seed(0)
     rotation = nb.train_run("stem_rotation", nb.build_resnet18(4, "3x3"), data, "rotation", "all",
                             config["stem_rotation"], needs_weights=True, **where)
@@ -81,16 +83,17 @@ def test_a_fresh_clone_shows_the_simclr_pretraining_from_its_committed_results_a
     fresh clone shows the run without training it, and the classifiers start from that encoder."""
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
-    where = dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results",
-                 log=logged.append)
+    where = committed(logged.append)
     nb.OWN_TASKS["simclr"] = nb.ContrastiveObjective.of("simclr", config["contrastive"])
     try:
         model = nb.ContrastiveNet(nb.OWN_TASKS["simclr"].head, seed=0)
         run = nb.train_run("simclr", model, data, "simclr", "all", config["simclr"], needs_weights=False, **where)
         assert nb.was_loaded(run) and len(run["history"]) == config["simclr"]["epochs"]
-        trunk = nb.trunk_file(run, ROOT / "checkpoints")
-        assert trunk == ROOT / "checkpoints" / "simclr.trunk.pt"          # the committed file, not rewritten
-        assert nb.make_classifier("simclr", 10, trunk).trunk_source["init"] == "simclr"
+        committed_trunk = ROOT / "checkpoints" / "simclr.trunk.pt"
+        written = committed_trunk.stat().st_mtime_ns
+        assert nb.trunk_file(run, ROOT / "checkpoints") == committed_trunk
+        assert committed_trunk.stat().st_mtime_ns == written               # the committed file, not rewritten
+        assert nb.make_classifier("simclr", 10, committed_trunk).trunk_source["init"] == "simclr"
     finally:
         nb.OWN_TASKS.clear()
     assert len(logged) == 1 and "] finished: last epoch" in logged[0]
