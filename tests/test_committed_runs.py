@@ -97,3 +97,23 @@ def test_a_fresh_clone_shows_the_simclr_pretraining_from_its_committed_results_a
     finally:
         nb.OWN_TASKS.clear()
     assert len(logged) == 1 and "] finished: last epoch" in logged[0]
+
+
+def test_a_fresh_clone_shows_the_fine_tuning_from_simclr_from_the_committed_results(nb, monkeypatch):
+    """Tasks 2 and 3's recipes and section 10's counts from the committed SimCLR encoder: every run
+    is shown from its results file, and the whole network's best model is committed too."""
+    refuse_training(nb, monkeypatch, STALE)
+    config, few = nb.resolve_preset("real"), nb.resolve_preset("real")["few_labels"]
+    where, trunk = committed(lambda line: None), ROOT / "checkpoints" / "simclr.trunk.pt"
+    sizes = {"": 45_000, **{f"few{n}_": len(nb.repeat_to(torch.arange(10 * n), few["min_epoch_images"]))
+                            for n in few["per_class"][:-1]}}
+    runs = {}
+    for prefix, n_train in sizes.items():
+        for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
+            model = nb.make_classifier("simclr", 10, trunk, seed=0)
+            name = f"{prefix}{kind}_from_simclr"
+            runs[name] = nb.train_run(name, model, cifar10_sized(nb, n_train), "classes", scope, config[kind], **where)
+            assert nb.was_loaded(runs[name]) and runs[name]["trunk"]["init"] == "simclr"
+    best = nb.load_checkpoint(ROOT / "checkpoints" / "full_from_simclr.best.pt")
+    assert best["model"]["fc.weight"].shape == (10, 512) and best["epoch"] == runs["full_from_simclr"]["best"]["epoch"]
+    assert nb.same_run(runs["full_from_simclr"], best["signature"])

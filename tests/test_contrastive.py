@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
 import torchvision.transforms.v2.functional as TF
 
 from conftest import tiny_config, tiny_data
@@ -188,11 +189,46 @@ def test_a_classifier_starts_from_the_contrastive_encoder_with_a_new_head(nb, tm
         assert nb.trunk_file(run, tmp_path) == path                    # the matching file is kept
         with pytest.raises(ValueError, match="not a barlow run"):
             nb.make_classifier("barlow", 3, path)
-        with pytest.raises(ValueError, match="unknown initialisation"):
+        with pytest.raises(ValueError, match="not a imagenet run"):
             nb.make_classifier("imagenet", 3, path)
+        with pytest.raises(ValueError, match="unknown initialisation"):
+            nb.make_classifier("imagenet21k", 3, path)
         assert set(nb.CONTRASTIVE_METHODS) <= set(nb.PRETRAINED_INITS)  # every method's encoder can start one
     finally:
         nb.OWN_TASKS.clear()
+
+
+def test_without_a_connection_the_imagenet_initialisation_is_skipped_with_its_reason(nb, tmp_path, monkeypatch):
+    import socket
+    import urllib.error
+
+    def offline(progress):
+        assert socket.getdefaulttimeout() == 30          # a silent network cannot hang the notebook
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    timeout = socket.getdefaulttimeout()
+    path, why = nb.imagenet_trunk(tmp_path, fetch=offline)
+    assert path is None and why == "URLError: <urlopen error [Errno -2] Name or service not known>"
+    assert socket.getdefaulttimeout() == timeout and not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="boom"):     # anything but a failed download is not hidden
+        nb.imagenet_trunk(tmp_path, fetch=lambda progress: (_ for _ in ()).throw(ValueError("boom")))
+
+
+def test_a_classifier_starts_from_torchvision_imagenet_weights_with_a_new_head(nb, tmp_path):
+    torch.manual_seed(5)
+    imagenet = torchvision.models.resnet18(weights=None).state_dict()      # stands in for the download
+    fetched = []
+    path, why = nb.imagenet_trunk(tmp_path, fetch=lambda progress: fetched.append(1) or imagenet)
+    assert why is None and path == tmp_path / "imagenet.trunk.pt"
+    classifier = nb.make_classifier("imagenet", 10, path, seed=1)
+    for key, value in classifier.state_dict().items():
+        if not key.startswith("fc."):
+            assert torch.equal(value, imagenet[key]), key
+    assert classifier.fc.weight.shape == (10, 512) and not torch.equal(classifier.fc.bias, imagenet["fc.bias"][:10])
+    assert classifier.trunk_source["init"] == "imagenet"
+    assert nb.imagenet_trunk(tmp_path, fetch=None) == (path, None) and fetched == [1]   # downloaded once
+    with pytest.raises(ValueError, match="not a rotation run"):
+        nb.make_classifier("rotation", 10, path)
 
 
 def test_the_training_feature_bank_is_computed_again_after_the_weights_change(nb, monkeypatch):
@@ -219,6 +255,15 @@ def test_the_linear_probe_chooses_its_weight_decay_on_validation_and_scores_the_
     assert probe["test_acc"] == by_wd[str(probe["weight_decay"])]["test_acc"] > 0.9
     x = (test[0] - train[0].mean(0)) / (train[0].std(0) + 1e-6)     # against a direct count with its own fit
     assert 0 <= probe["train_acc"] <= 1 and len(x) == 30
+
+
+def test_the_contrastive_section_parameter_chooses_its_methods_in_their_order(nb):
+    assert nb.contrastive_methods_of(True) == ("simclr", "barlow") and nb.contrastive_methods_of(False) == ()
+    assert nb.contrastive_methods_of(["barlow", "simclr"]) == ("simclr", "barlow")
+    assert nb.contrastive_methods_of("barlow") == ("barlow",)        # papermill -p passes a single name
+    for bad in ("byol", ["simclr", "moco"], None, 1):
+        with pytest.raises(ValueError, match="CONTRASTIVE_SECTION must be True, False or a list"):
+            nb.contrastive_methods_of(bad)
 
 
 def test_the_contrastive_settings_are_checked(nb):

@@ -105,7 +105,7 @@ def test_checkpoints_that_do_not_fit_are_refused(nb, tmp_path, rotation_checkpoi
         nb.make_classifier("rotation", 10, classes_run)
 
     with pytest.raises(ValueError, match="unknown initialisation"):
-        nb.make_classifier("imagenet", 10, rotation_checkpoint)
+        nb.make_classifier("imagenet21k", 10, rotation_checkpoint)
 
 
 def test_3x3_stem_keeps_twice_the_resolution_into_layer1_and_costs_about_4x(nb):

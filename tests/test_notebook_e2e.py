@@ -177,6 +177,10 @@ def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_prot
     out = tmp_path / "out"
     result = json.loads((out / "results" / "contrastive.json").read_text())
     inits = ["random", "rotation", "simclr", "barlow"]
+    if result["imagenet_skipped"] is None:          # online: torchvision's ImageNet weights join
+        inits.append("imagenet")
+    else:
+        assert f"imagenet: skipped, torchvision's ImageNet weights could not be downloaded ({result['imagenet_skipped']})" in printed(first)
     assert list(result["rows"]) == ["kNN (k = 5)", "linear probe"] + [
         f"{label}, {n} labels/class" for label in ("layer4+fc", "whole network") for n in (2, 4)]
     assert all(list(values) == inits for values in result["rows"].values())

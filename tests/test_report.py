@@ -60,3 +60,26 @@ def test_a_stem_run_trained_otherwise_than_its_stock_counterpart_stops_the_gener
     done = generate(results, tmp_path / "out")
     assert done.returncode != 0 and "stem: stem_full trains with the configuration of full_from_rotation" in done.stderr
     assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_a_fine_tuning_from_simclr_trained_otherwise_than_tasks_2_and_3_stops_the_generator(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    run = json.loads((results / "layer4_from_simclr.json").read_text())
+    run["config"]["lr"] = 0.2                                                # not Task 2's recipe
+    (results / "layer4_from_simclr.json").write_text(json.dumps(run))
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode != 0 and ("contrastive: layer4_from_simclr trains with the configuration and images "
+                                     "of layer4_from_rotation") in done.stderr
+
+
+def test_simclr_features_no_better_than_rotations_stop_the_generator(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    contrastive = json.loads((results / "contrastive.json").read_text())
+    contrastive["rows"]["linear probe"]["simclr"] = 0.5                      # below rotation's probe
+    (results / "contrastive.json").write_text(json.dumps(contrastive))
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode != 0 and "contrastive: SimCLR's frozen features beat rotation's" in done.stderr

@@ -20,6 +20,7 @@ PEER = {"rotation": 77.93, "layer4_from_rotation": 49.44, "layer4_from_random": 
 SETUPS = ("layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random")
 RUNS = ("rotation", *SETUPS)
 ROTATIONS = ("0°", "90°", "180°", "270°")
+METHOD_NAMES = {"simclr": "SimCLR", "barlow": "Barlow Twins"}   # section 14's pre-training methods
 # The stem's run kinds in the preset, each with the stock run of Tasks 1-3 whose recipe it must share.
 STOCK_RUN_OF_STEM_KIND = {"rotation": "rotation", "layer4": "layer4_from_rotation", "full": "full_from_rotation"}
 
@@ -202,6 +203,68 @@ def speed_part(benchmark, precision, levers):
             "fast_over_stock": levers["results"][levers["notebook_path"]]["relative_to_stock_path"]}
 
 
+def contrastive_part(contrastive, seeds, results, runs, claims):
+    """Section 14: every starting point under every use of its weights, the pre-training runs, and
+    the whole network fine-tuned from each new starting point (the SimCLR assignment's figures)."""
+    values = contrastive["rows"]
+    inits = list(next(iter(values.values())))
+    methods = [m for m in METHOD_NAMES if m in inits and m in contrastive["pretraining"]]
+    rows = [[row, *(f"**{pct(v[i])}%**" if contrastive["winner"][row] == i else f"{pct(v[i])}%" for i in inits)]
+            for row, v in values.items()]
+    pre_rows = []
+    for m in methods:
+        run = contrastive["pretraining"][m]
+        cfg, objective = run["config"], run["objective"]
+        setting = f"temperature {objective['setting']:g}" if m == "simclr" else f"lambda {objective['setting']:g}"
+        pre_rows.append([METHOD_NAMES[m], cfg["epochs"], cfg["batch_size"], cfg["lr"], setting,
+                         "-".join(map(str, [512, *objective["head"]])), f"{pct(run['final']['test_acc'])}%",
+                         f"{run['train_seconds'] / 60:.1f}"])
+    fine = {m: {k: read(results, f"{k}_from_{m}") for k in ("layer4", "full")} for m in methods}
+    for m in methods:
+        for kind, stock in (("layer4", "layer4_from_rotation"), ("full", "full_from_rotation")):
+            run = fine[m][kind]
+            claims.check(run["config"] == runs[stock]["config"] and run["n_train"] == runs[stock]["n_train"],
+                         f"contrastive: {kind}_from_{m} trains with the configuration and images of {stock}")
+    fine_rows = [[f"whole network from {METHOD_NAMES[m]}", f"{pct(fine[m]['full']['final']['train_acc'])}%",
+                  f"**{pct(fine[m]['full']['final']['test_acc'])}%**",
+                  f"{pct(fine[m]['full']['best']['test_acc'])}% ({fine[m]['full']['best']['epoch']})"] for m in methods]
+    knn_row, probe_row = (next(r for r in values if r.startswith(p)) for p in ("kNN", "linear probe"))
+    tuned_rows = [r for r in values if r not in (knn_row, probe_row)]
+    simclr, rotation = ({r: v[i] for r, v in values.items()} for i in ("simclr", "rotation"))
+    rotation_ahead = [r for r in tuned_rows if rotation[r] > simclr[r]]
+    claims.check(simclr[knn_row] > rotation[knn_row] and simclr[probe_row] > rotation[probe_row],
+                 "contrastive: SimCLR's frozen features beat rotation's by kNN and by the linear probe")
+    claims.check(len(rotation_ahead) > len(tuned_rows) / 2,
+                 "contrastive: the rotation trunk is ahead of SimCLR's in most fine-tuning rows")
+    seed_ranges = [p["max"] - p["min"] for ps in seeds["points"].values() for p in ps]
+    claims.check(max(abs(rotation[r] - simclr[r]) for r in tuned_rows) < max(seed_ranges),
+                 "contrastive: no fine-tuning gap between rotation and SimCLR exceeds the largest seed spread of Extra credit 1")
+    full_simclr = fine["simclr"]["full"]["final"]["test_acc"]
+    claims.check(full_simclr > 0.85, "contrastive: the whole network from SimCLR is above 85% test accuracy")
+    missing = [METHOD_NAMES[m] for m in METHOD_NAMES if m not in methods]
+    return {"contrastive_table": table(["test accuracy", *(METHOD_NAMES.get(i, i) for i in inits)], rows),
+            "pretraining_table": table(["method", "epochs", "batch (images)", "lr", "loss setting", "head",
+                                        "kNN at the last epoch", "training minutes"], pre_rows),
+            "contrastive_finetuning_table": table(["run", "train accuracy, last epoch", "test accuracy, last epoch",
+                                                   "at lowest validation loss (epoch)"], fine_rows),
+            "contrastive_methods": " and ".join(METHOD_NAMES[m] for m in methods),
+            "contrastive_missing": (f" {' and '.join(missing)} is implemented in the notebook too, but its "
+                                    "pre-training is not part of this execution, so it has no column here."
+                                    if missing else ""),
+            "simclr_knn": pct(simclr[knn_row]), "rotation_knn": pct(rotation[knn_row]),
+            "simclr_probe": pct(simclr[probe_row]), "rotation_probe": pct(rotation[probe_row]),
+            "rotation_ahead": len(rotation_ahead), "tuned_rows": len(tuned_rows),
+            "rotation_ahead_gaps": (f"{pct(min(rotation[r] - simclr[r] for r in rotation_ahead))} to "
+                                    f"{pct(max(rotation[r] - simclr[r] for r in rotation_ahead))}"),
+            "simclr_ahead": "".join(f"; SimCLR is ahead in {r} ({signed(simclr[r] - rotation[r])})" for r in tuned_rows
+                                    if r not in rotation_ahead),
+            "seed_ranges": f"{pct(min(seed_ranges))} to {pct(max(seed_ranges))}",
+            "full_simclr": pct(full_simclr), "full_simclr_train": pct(fine["simclr"]["full"]["final"]["train_acc"]),
+            "imagenet_note": ("" if contrastive["imagenet_skipped"] is None else
+                              " torchvision's ImageNet weights, the notebook's fifth starting point where they can "
+                              "be downloaded, were not available to this execution (no network).")}
+
+
 def fill(results):
     """The template's fields, and the claims checked on the way."""
     claims = Claims()
@@ -231,6 +294,7 @@ def fill(results):
               **few_part(read(results, "few_labels"), claims), "seeds_part": seeds_part(read(results, "few_label_seeds")),
               **stem_part(read(results, "stem"), runs, claims), **nette_part(read(results, "imagenette"), claims),
               **inside_part(read(results, "inside"), claims),
+              **contrastive_part(read(results, "contrastive"), read(results, "few_label_seeds"), results, runs, claims),
               **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers"))}
     claims.verify()
     return fields, summary
