@@ -4,6 +4,7 @@ import ast
 import json
 import os
 import re
+import shutil
 
 import nbclient
 import nbformat
@@ -202,6 +203,21 @@ def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_prot
         json.loads((out / "results" / "few4_full_from_rotation.json").read_text())["final"]["test_acc"])
     assert "CONTRASTIVE_SECTION is False" not in printed(first)
     assert re.search(r"simclr: kNN test accuracy \d+\.\d+% after epoch 1", printed(second))
+
+
+def test_section_14_runs_only_the_methods_the_parameter_names(smoke_run):
+    """CONTRASTIVE_SECTION = ["simclr"]: SimCLR's column alone beside random and rotation, one line
+    saying Barlow Twins was left out, and every run shown from the first execution's results."""
+    tmp_path, parameters, _, _ = smoke_run
+    out = tmp_path / "out_simclr"
+    shutil.copytree(tmp_path / "out", out)
+    third = execute(tmp_path, "simclr_only.ipynb", **{**parameters, "OUT_DIR": str(out), "CONTRASTIVE_SECTION": ["simclr"]})
+    assert "barlow: left out (CONTRASTIVE_SECTION = ['simclr'])" in printed(third)
+    assert not re.search(r"\] epoch \d+/\d+", printed(third))                # nothing trained again
+    result = json.loads((out / "results" / "contrastive.json").read_text())
+    assert list(result["pretraining"]) == ["simclr"] and "barlow" not in result["config"]
+    assert all(list(values)[:3] == ["random", "rotation", "simclr"] and "barlow" not in values
+               for values in result["rows"].values())
 
 
 def test_sections_record_which_runs_were_loaded(smoke_run):
