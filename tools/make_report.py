@@ -21,8 +21,9 @@ SETUPS = ("layer4_from_rotation", "layer4_from_random", "full_from_rotation", "f
 RUNS = ("rotation", *SETUPS)
 ROTATIONS = ("0°", "90°", "180°", "270°")
 METHOD_NAMES = {"simclr": "SimCLR", "barlow": "Barlow Twins"}   # section 14's pre-training methods
-# The stem's run kinds in the preset, each with the stock run of Tasks 1-3 whose recipe it must share.
-STOCK_RUN_OF_STEM_KIND = {"rotation": "rotation", "layer4": "layer4_from_rotation", "full": "full_from_rotation"}
+# Run kinds of the preset, each with the run of Tasks 1-3 whose recipe the stem's runs (and, for layer4 and
+# full, section 14's fine-tuning runs) must share.
+STOCK_RUN_OF_KIND = {"rotation": "rotation", "layer4": "layer4_from_rotation", "full": "full_from_rotation"}
 
 
 def pct(x):
@@ -135,7 +136,7 @@ def stem_part(stem, runs, claims):
     claims.check(layer4_gap > full_gap > 0, "stem: the rotation trunk helps the 3x3 stem in both transfers, "
                  "by less with the whole network trained")
     cfg = stem["config"]
-    for kind, stock_name in STOCK_RUN_OF_STEM_KIND.items():
+    for kind, stock_name in STOCK_RUN_OF_KIND.items():
         claims.check(cfg[f"stem_{kind}"] == runs[stock_name]["config"],
                      f"stem: stem_{kind} trains with the configuration of {stock_name}")
     for name, run in stem["runs"].items():
@@ -221,8 +222,8 @@ def contrastive_part(contrastive, seeds, results, runs, claims):
                          f"{run['train_seconds'] / 60:.1f}"])
     fine = {m: {k: read(results, f"{k}_from_{m}") for k in ("layer4", "full")} for m in methods}
     for m in methods:
-        for kind, stock in (("layer4", "layer4_from_rotation"), ("full", "full_from_rotation")):
-            run = fine[m][kind]
+        for kind, run in fine[m].items():
+            stock = STOCK_RUN_OF_KIND[kind]
             claims.check(run["config"] == runs[stock]["config"] and run["n_train"] == runs[stock]["n_train"],
                          f"contrastive: {kind}_from_{m} trains with the configuration and images of {stock}")
     fine_rows = [[f"whole network from {METHOD_NAMES[m]}", f"{pct(fine[m]['full']['final']['train_acc'])}%",
@@ -232,6 +233,7 @@ def contrastive_part(contrastive, seeds, results, runs, claims):
     tuned_rows = [r for r in values if r not in (knn_row, probe_row)]
     simclr, rotation = ({r: v[i] for r, v in values.items()} for i in ("simclr", "rotation"))
     rotation_ahead = [r for r in tuned_rows if rotation[r] > simclr[r]]
+    rotation_leads = [rotation[r] - simclr[r] for r in rotation_ahead] or [0.0]   # none: the claim below stops the generator
     claims.check(simclr[knn_row] > rotation[knn_row] and simclr[probe_row] > rotation[probe_row],
                  "contrastive: SimCLR's frozen features beat rotation's by kNN and by the linear probe")
     claims.check(len(rotation_ahead) > len(tuned_rows) / 2,
@@ -254,15 +256,14 @@ def contrastive_part(contrastive, seeds, results, runs, claims):
             "simclr_knn": pct(simclr[knn_row]), "rotation_knn": pct(rotation[knn_row]),
             "simclr_probe": pct(simclr[probe_row]), "rotation_probe": pct(rotation[probe_row]),
             "rotation_ahead": len(rotation_ahead), "tuned_rows": len(tuned_rows),
-            "rotation_ahead_gaps": (f"{pct(min(rotation[r] - simclr[r] for r in rotation_ahead))} to "
-                                    f"{pct(max(rotation[r] - simclr[r] for r in rotation_ahead))}"),
+            "rotation_ahead_gaps": f"{pct(min(rotation_leads))} to {pct(max(rotation_leads))}",
             "simclr_ahead": "".join(f"; SimCLR is ahead in {r} ({signed(simclr[r] - rotation[r])})" for r in tuned_rows
                                     if r not in rotation_ahead),
             "seed_ranges": f"{pct(min(seed_ranges))} to {pct(max(seed_ranges))}",
             "full_simclr": pct(full_simclr), "full_simclr_train": pct(fine["simclr"]["full"]["final"]["train_acc"]),
             "imagenet_note": ("" if contrastive["imagenet_skipped"] is None else
                               " torchvision's ImageNet weights, the notebook's fifth starting point where they can "
-                              "be downloaded, were not available to this execution (no network).")}
+                              f"be downloaded, were not available to this execution (`{contrastive['imagenet_skipped']}`).")}
 
 
 def fill(results):
@@ -278,7 +279,7 @@ def fill(results):
                  "Tasks 2-3: rotation leads in both, by less with the whole network trained")
     claims.check(runs["layer4_from_random"]["final"]["train_acc"] < runs["layer4_from_rotation"]["final"]["train_acc"],
                  "Task 2: the frozen random trunk fits the training images worse")
-    precision = read(results, "precision_check")
+    precision, seeds = read(results, "precision_check"), read(results, "few_label_seeds")
     bf16, fp32 = (r["final_test_acc"] for r in precision["runs"].values())
     claims.check(abs(bf16 - fp32) < 0.005, "Method: bf16 and fp32 reach the same accuracy within half a point")
     fields = {"device": f"{runs['rotation']['device']} ({runs['rotation']['precision']})", "n_train": runs["rotation"]["n_train"],
@@ -291,10 +292,10 @@ def fill(results):
               "layer4_rot_train": pct(runs["layer4_from_rotation"]["final"]["train_acc"]),
               "layer4_rand_train": pct(runs["layer4_from_random"]["final"]["train_acc"]),
               **confusion_part(read(results, "rotation_confusion"), claims),
-              **few_part(read(results, "few_labels"), claims), "seeds_part": seeds_part(read(results, "few_label_seeds")),
+              **few_part(read(results, "few_labels"), claims), "seeds_part": seeds_part(seeds),
               **stem_part(read(results, "stem"), runs, claims), **nette_part(read(results, "imagenette"), claims),
               **inside_part(read(results, "inside"), claims),
-              **contrastive_part(read(results, "contrastive"), read(results, "few_label_seeds"), results, runs, claims),
+              **contrastive_part(read(results, "contrastive"), seeds, results, runs, claims),
               **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers"))}
     claims.verify()
     return fields, summary
