@@ -78,42 +78,52 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
     assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)
 
 
-def test_a_fresh_clone_shows_the_simclr_pretraining_from_its_committed_results_and_trunk(nb, monkeypatch):
-    """Section 14's SimCLR run is committed as its results file and its half-precision encoder: a
-    fresh clone shows the run without training it, and the classifiers start from that encoder."""
+@pytest.mark.parametrize("method", ["simclr", "barlow"])
+def test_a_fresh_clone_shows_the_contrastive_pretraining_from_its_committed_results_and_trunk(nb, monkeypatch, method):
+    """Section 14's pre-training runs are committed as their results files and half-precision
+    encoders: a fresh clone shows each run without training it, and the classifiers start from
+    that encoder."""
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
     where = committed(logged.append)
-    nb.OWN_TASKS["simclr"] = nb.ContrastiveObjective.of("simclr", config["contrastive"])
+    nb.OWN_TASKS[method] = nb.ContrastiveObjective.of(method, config["contrastive"])
     try:
-        model = nb.ContrastiveNet(nb.OWN_TASKS["simclr"].head, seed=0)
-        run = nb.train_run("simclr", model, data, "simclr", "all", config["simclr"], needs_weights=False, **where)
-        assert nb.was_loaded(run) and len(run["history"]) == config["simclr"]["epochs"]
-        committed_trunk = ROOT / "checkpoints" / "simclr.trunk.pt"
+        model = nb.ContrastiveNet(nb.OWN_TASKS[method].head, seed=0)
+        run = nb.train_run(method, model, data, method, "all", config[method], needs_weights=False, **where)
+        assert nb.was_loaded(run) and len(run["history"]) == config[method]["epochs"]
+        committed_trunk = ROOT / "checkpoints" / f"{method}.trunk.pt"
         written = committed_trunk.stat().st_mtime_ns
         assert nb.trunk_file(run, ROOT / "checkpoints") == committed_trunk
         assert committed_trunk.stat().st_mtime_ns == written               # the committed file, not rewritten
-        assert nb.make_classifier("simclr", 10, committed_trunk).trunk_source["init"] == "simclr"
+        assert nb.make_classifier(method, 10, committed_trunk).trunk_source["init"] == method
     finally:
         nb.OWN_TASKS.clear()
     assert len(logged) == 1 and "] finished: last epoch" in logged[0]
 
 
-def test_a_fresh_clone_shows_the_fine_tuning_from_simclr_from_the_committed_results(nb, monkeypatch):
-    """Tasks 2 and 3's recipes and section 10's counts from the committed SimCLR encoder: every run
-    is shown from its results file, and the whole network's best model is committed too."""
+# Each method's committed fine-tuning runs, by prefix ("": every label; "fewN_": N labels per class)
+# and kind; Barlow Twins' few-label runs and whole network are still to be trained.
+COMMITTED_FINE_TUNING = {"simclr": {"": ("layer4", "full"), **{f"few{n}_": ("layer4", "full") for n in (20, 100, 400, 1000)}},
+                         "barlow": {"": ("layer4",)}}
+
+
+@pytest.mark.parametrize("method", COMMITTED_FINE_TUNING)
+def test_a_fresh_clone_shows_the_fine_tuning_from_a_contrastive_encoder_from_the_committed_results(nb, monkeypatch, method):
+    """Tasks 2 and 3's recipes and section 10's counts from a committed contrastive encoder: every
+    committed run is shown from its results file, and SimCLR's whole network's best model is committed too."""
     refuse_training(nb, monkeypatch, STALE)
     config, few = nb.resolve_preset("real"), nb.resolve_preset("real")["few_labels"]
-    where, trunk = committed(lambda line: None), ROOT / "checkpoints" / "simclr.trunk.pt"
+    where, trunk = committed(lambda line: None), ROOT / "checkpoints" / f"{method}.trunk.pt"
     sizes = {"": 45_000, **{f"few{n}_": len(nb.repeat_to(torch.arange(10 * n), few["min_epoch_images"]))
                             for n in few["per_class"][:-1]}}
     runs = {}
-    for prefix, n_train in sizes.items():
-        for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
-            model = nb.make_classifier("simclr", 10, trunk, seed=0)
-            name = f"{prefix}{kind}_from_simclr"
-            runs[name] = nb.train_run(name, model, cifar10_sized(nb, n_train), "classes", scope, config[kind], **where)
-            assert nb.was_loaded(runs[name]) and runs[name]["trunk"]["init"] == "simclr"
-    best = nb.load_checkpoint(ROOT / "checkpoints" / "full_from_simclr.best.pt")
-    assert best["model"]["fc.weight"].shape == (10, 512) and best["epoch"] == runs["full_from_simclr"]["best"]["epoch"]
-    assert nb.same_run(runs["full_from_simclr"], best["signature"])
+    for prefix, kinds in COMMITTED_FINE_TUNING[method].items():
+        for kind in kinds:
+            model = nb.make_classifier(method, 10, trunk, seed=0)
+            name, scope = f"{prefix}{kind}_from_{method}", {"layer4": "layer4+fc", "full": "all"}[kind]
+            runs[name] = nb.train_run(name, model, cifar10_sized(nb, sizes[prefix]), "classes", scope, config[kind], **where)
+            assert nb.was_loaded(runs[name]) and runs[name]["trunk"]["init"] == method
+    if "full" in COMMITTED_FINE_TUNING[method][""]:
+        best = nb.load_checkpoint(ROOT / "checkpoints" / f"full_from_{method}.best.pt")
+        assert best["model"]["fc.weight"].shape == (10, 512) and best["epoch"] == runs[f"full_from_{method}"]["best"]["epoch"]
+        assert nb.same_run(runs[f"full_from_{method}"], best["signature"])
