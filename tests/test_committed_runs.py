@@ -101,16 +101,15 @@ def test_a_fresh_clone_shows_the_contrastive_pretraining_from_its_committed_resu
     assert len(logged) == 1 and "] finished: last epoch" in logged[0]
 
 
-# Each method's committed fine-tuning runs, by prefix ("": every label; "fewN_": N labels per class)
-# and kind; Barlow Twins' few-label runs and whole network are still to be trained.
-COMMITTED_FINE_TUNING = {"simclr": {"": ("layer4", "full"), **{f"few{n}_": ("layer4", "full") for n in (20, 100, 400, 1000)}},
-                         "barlow": {"": ("layer4",)}}
+# Each method's committed fine-tuning runs, by prefix ("": every label; "fewN_": N labels per class) and kind.
+COMMITTED_FINE_TUNING = {method: {"": ("layer4", "full"), **{f"few{n}_": ("layer4", "full") for n in (20, 100, 400, 1000)}}
+                         for method in ("simclr", "barlow")}
 
 
 @pytest.mark.parametrize("method", COMMITTED_FINE_TUNING)
 def test_a_fresh_clone_shows_the_fine_tuning_from_a_contrastive_encoder_from_the_committed_results(nb, monkeypatch, method):
     """Tasks 2 and 3's recipes and section 10's counts from a committed contrastive encoder: every
-    committed run is shown from its results file, and SimCLR's whole network's best model is committed too."""
+    committed run is shown from its results file, and each whole network's best model is committed too."""
     refuse_training(nb, monkeypatch, STALE)
     config, few = nb.resolve_preset("real"), nb.resolve_preset("real")["few_labels"]
     where, trunk = committed(lambda line: None), ROOT / "checkpoints" / f"{method}.trunk.pt"

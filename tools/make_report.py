@@ -40,6 +40,11 @@ def points(a, b):
     return signed(a - b)
 
 
+def possessive(name):
+    """SimCLR's, Barlow Twins'."""
+    return name + ("'" if name.endswith("s") else "'s")
+
+
 def table(header, rows):
     return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                      + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
@@ -234,23 +239,29 @@ def contrastive_part(contrastive, seeds, results, runs, claims):
     column = {i: {r: v[i] for r, v in values.items()} for i in inits}
     rotation = column["rotation"]
     seed_ranges = [p["max"] - p["min"] for ps in seeds["points"].values() for p in ps]
-    frozen, tuned, whole = [], [], []
+    frozen, tuned, settled, whole, above, below = [], [], [], [], [], []
     for m in methods:
         name, ours = METHOD_NAMES[m], column[m]
+        owner = possessive(name)
         claims.check(ours[knn_row] > rotation[knn_row] and ours[probe_row] > rotation[probe_row],
                      f"contrastive: {name}'s frozen features beat rotation's by kNN and by the linear probe")
-        frozen.append(f"{name}'s {pct(ours[knn_row])}% and {pct(ours[probe_row])}%")
+        frozen.append(f"{owner} {pct(ours[knn_row])}% and {pct(ours[probe_row])}%")
         ahead = [r for r in tuned_rows if rotation[r] > ours[r]]
         leads = [rotation[r] - ours[r] for r in ahead] or [0.0]   # none: the claim below stops the generator
         claims.check(len(ahead) > len(tuned_rows) / 2, f"contrastive: the rotation trunk is ahead of {name}'s in most fine-tuning rows")
-        claims.check(max(abs(rotation[r] - ours[r]) for r in tuned_rows) < max(seed_ranges),
-                     f"contrastive: no fine-tuning gap between rotation and {name} exceeds the largest seed spread of Extra credit 1")
+        beyond = [r for r in tuned_rows if abs(rotation[r] - ours[r]) > max(seed_ranges)]
+        claims.check(all(rotation[r] > ours[r] for r in beyond),
+                     f"contrastive: every fine-tuning gap to {name} beyond the seed spread is in rotation's favour")
+        settled.append(f"{owner} gaps are all within them, so with one seed per run this order is not established"
+                       if not beyond else
+                       f"{owner} exceed the largest of them in {len(beyond)} of the {len(tuned_rows)} rows ("
+                       + "; ".join(f"{r}: {signed(ours[r] - rotation[r])}" for r in beyond) + ")")
         behind = "".join(f"; {name} is ahead in {r} ({signed(ours[r] - rotation[r])})" for r in tuned_rows if r not in ahead)
-        tuned.append(f"of {name}'s in {len(ahead)} of the {len(tuned_rows)} fine-tuning rows, by "
+        tuned.append(f"of {owner} in {len(ahead)} of the {len(tuned_rows)} fine-tuning rows, by "
                      f"{pct(min(leads))} to {pct(max(leads))} points{behind}")
         run = fine[m]["full"]["final"]
-        claims.check(run["test_acc"] > 0.85, f"contrastive: the whole network from {name} is above 85% test accuracy")
-        whole.append(f"{pct(run['test_acc'])}% from {name}'s encoder ({pct(run['train_acc'])}% on its training images)")
+        (above if run["test_acc"] > 0.85 else below).append(owner)
+        whole.append(f"{pct(run['test_acc'])}% from {owner} encoder ({pct(run['train_acc'])}% on its training images)")
     missing = [METHOD_NAMES[m] for m in METHOD_NAMES if m not in methods]
     return {"contrastive_table": table(["test accuracy", *(METHOD_NAMES.get(i, i) for i in inits)], rows),
             "pretraining_table": table(["method", "epochs", "batch (images)", "lr", "loss setting", "head",
@@ -263,11 +274,16 @@ def contrastive_part(contrastive, seeds, results, runs, claims):
                                     "pre-training is not part of this execution, so it has no column here."
                                     if missing else ""),
             "contrastive_better": ("the contrastive encoders are the better ones" if len(methods) > 1
-                                   else f"{METHOD_NAMES[methods[0]]}'s encoder is the better one"),
+                                   else f"{possessive(METHOD_NAMES[methods[0]])} encoder is the better one"),
             "contrastive_frozen": " and ".join(frozen) + f", against {pct(rotation[knn_row])}% and {pct(rotation[probe_row])}%",
             "contrastive_tuned": "; and ".join(tuned),
+            "contrastive_settled": "; ".join(settled),
             "seed_ranges": f"{pct(min(seed_ranges))} to {pct(max(seed_ranges))}",
             "contrastive_whole": " and ".join(whole),
+            "contrastive_bonus": " and ".join(
+                ([f"{' and '.join(above)} {'reaches' if len(above) == 1 else 'reach'} it"] if above else [])
+                + ([f"{' and '.join(below)} {'does' if len(below) == 1 else 'do'} not"] if below else [])),
+            "random_whole": pct(runs["full_from_random"]["final"]["test_acc"]),     # the seed of section 14's runs
             "imagenet_note": ("" if contrastive["imagenet_skipped"] is None else
                               " torchvision's ImageNet weights, the notebook's fifth starting point where they can "
                               f"be downloaded, were not available to this execution (`{contrastive['imagenet_skipped']}`).")}
