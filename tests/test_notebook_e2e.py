@@ -24,6 +24,7 @@ FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusi
            "inside_neighbours_rotation", "contrastive_views", "contrastive_knn", "contrastive_curves",
            "contrastive_finetuning", "contrastive_protocol"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
+SEED_RUNS = RUNS + [f"{name}_seed1" for name in RUNS]    # the smoke preset's two seeds, 0 and 1
 
 
 def execute(tmp_path, name, **parameters):
@@ -98,31 +99,61 @@ def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     tmp_path, _, first, second = smoke_run
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
     contrastive = 2 + 2 * 2 + 2 * 2 * 2     # pre-training, layer4 and full from each, two few-label counts
-    assert len(before) == len(RUNS) + 2 * len(SETUPS) + 5 + 5 + contrastive   # + Tasks 1-3, few labels, Imagenette, stem
+    few_labels = 2 * 2 * len(SETUPS)           # two counts, two seeds
+    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + contrastive   # + Imagenette, stem
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
     assert printed(second).count("] finished: last epoch") == len(before)   # one line a run, from its results file
     assert printed(second).count(".json (RETRAIN = True trains it again)") == len(before)
     assert "] finished: last epoch" not in printed(first)
     assert "epoch 1/" not in printed(second)                               # no replayed epoch logs
     summary = json.loads((tmp_path / "out" / "results" / "summary.json").read_text())
-    assert summary["loaded_runs"] == RUNS
+    assert summary["loaded_runs"] == sorted(SEED_RUNS)
 
 
 def test_few_label_section_trains_on_balanced_subsets_and_scores_the_full_test_set(smoke_run):
     tmp_path, _, _, _ = smoke_run
     few = json.loads((tmp_path / "out" / "results" / "few_labels.json").read_text())
     assert list(few["curves"]) == SETUPS
-    for points in few["curves"].values():
+    assert few["seeds"] == [0, 1]
+    for setup, points in few["curves"].items():
         assert [p["per_class"] for p in points] == [2, 4]
         for p in points:
             assert p["n_labelled"] == 10 * p["per_class"] and p["n_test"] == 100
             assert p["images_per_epoch"] % p["n_labelled"] == 0 and p["images_per_epoch"] >= 64
-            assert 0 <= p["final_acc"] <= 1
+            assert p["runs"] == [f"few{p['per_class']}_{setup}", f"few{p['per_class']}_{setup}_seed1"]
+            accs = p["final_acc_by_seed"]
+            assert len(accs) == 2 and all(0 <= a <= 1 for a in accs)
+            assert p["final_acc"] == pytest.approx(sum(accs) / 2) and (p["min"], p["max"]) == (min(accs), max(accs))
     for per_class in (2, 4):
         for setup in SETUPS:
-            state = torch.load(tmp_path / "out" / "checkpoints" / f"few{per_class}_{setup}.state.pt",
-                               weights_only=True)
-            assert state["signature"]["n_train"] == few["curves"][setup][0 if per_class == 2 else 1]["images_per_epoch"]
+            for suffix, seed in (("", 0), ("_seed1", 1)):
+                state = torch.load(tmp_path / "out" / "checkpoints" / f"few{per_class}_{setup}{suffix}.state.pt",
+                                   weights_only=True)
+                assert state["signature"]["n_train"] == few["curves"][setup][0 if per_class == 2 else 1]["images_per_epoch"]
+                assert state["signature"]["seed"] == seed
+
+
+def test_every_seed_repeats_tasks_1_to_3_from_its_own_rotation_network(smoke_run):
+    tmp_path, _, first, _ = smoke_run
+    out = tmp_path / "out"
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1]
+    for row in summary["rows"]:
+        accs = [r["final_acc"] for r in row["by_seed"]]
+        assert [r["run"] for r in row["by_seed"]] == [row["name"], f"{row['name']}_seed1"]
+        assert row["final_acc"] == pytest.approx(sum(accs) / 2) and (row["final_min"], row["final_max"]) == (min(accs), max(accs))
+    signatures = {seed: {name: json.loads((out / "results" / f"{name}{suffix}.json").read_text())
+                         for name in RUNS} for seed, suffix in ((0, ""), (1, "_seed1"))}
+    for seed, by_name in signatures.items():
+        assert {s["seed"] for s in by_name.values()} == {seed}
+    # each seed's transfer starts from its own rotation network, the extra seed's kept in half precision
+    trunks = {seed: {s["trunk"].get("trunk_sha1") for s in by_name.values() if "trunk" in s} - {None}
+              for seed, by_name in signatures.items()}
+    assert len(trunks[0]) == len(trunks[1]) == 1 and trunks[0] != trunks[1]
+    halved = torch.load(out / "checkpoints" / "rotation_seed1.best.pt", weights_only=True)["model"]
+    assert halved["conv1.weight"].dtype == torch.float16
+    assert torch.load(out / "checkpoints" / "rotation.best.pt", weights_only=True)["model"]["conv1.weight"].dtype == torch.float32
+    assert "rotation minus random weights, seed by seed:" in printed(first)
 
 
 def test_imagenette_section_chooses_checkpoints_on_a_held_out_split_and_tests_on_its_val_folder(smoke_run):

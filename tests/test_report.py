@@ -26,7 +26,7 @@ def test_committed_report_and_readme_table_are_what_the_generator_writes(tmp_pat
     report = (tmp_path / "report.md").read_text()
     summary = json.loads((ROOT / "results" / "summary.json").read_text())
     for row in summary["rows"]:
-        assert f"| {row['label']} | **{100 * row['final_acc']:.1f}%** |" in report
+        assert f"| {row['label']} | **{100 * row['final_acc']:.1f}%" in report         # the mean over seeds
     assert "{" not in report.split("## Reproduce")[0]                     # every field filled in
 
 
@@ -41,6 +41,48 @@ def test_a_claim_the_results_do_not_support_stops_the_generator(tmp_path):
     done = generate(results, tmp_path / "out")
     assert done.returncode != 0 and "Imagenette: rotation beats random in both transfers" in done.stderr
     assert not (tmp_path / "out" / "report.md").exists()
+
+
+def with_two_seeds(results, change=None):
+    """The committed summary as if every run had a second seed (a copy of the first, changed by `change`)."""
+    summary = json.loads((results / "summary.json").read_text())
+    summary["seeds"] = [0, 1]
+    for row in summary["rows"]:
+        row["by_seed"] = [row["by_seed"][0], {**row["by_seed"][0], "run": row["name"] + "_seed1"}]
+        if change:
+            change(row)
+        accs = [s["final_acc"] for s in row["by_seed"]]
+        row.update(final_acc=sum(accs) / 2, final_min=min(accs), final_max=max(accs))
+    (results / "summary.json").write_text(json.dumps(summary))
+    return summary
+
+
+def test_with_several_seeds_the_report_shows_their_mean_and_range_and_the_gain_in_each(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    def second_seed_a_point_lower(row):
+        row["by_seed"][1]["final_acc"] -= 0.01
+    summary = with_two_seeds(results, second_seed_a_point_lower)
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "out" / "report.md").read_text()
+    first = summary["rows"][0]["by_seed"][0]["final_acc"]
+    assert f"| Task 1, rotation | **{100 * (first - 0.005):.1f}% ({100 * (first - 0.01):.1f}-{100 * first:.1f})** |" in report
+    assert "trained with seeds 0, 1: each figure is their mean" in report
+    assert "The rotation trunk is ahead in every seed" in report and "One seed each" not in report
+
+
+def test_a_seed_in_which_random_weights_win_task_3_stops_the_generator(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    def random_wins_in_seed_1(row):
+        if row["name"] == "full_from_random":
+            row["by_seed"][1]["final_acc"] = 0.99
+    with_two_seeds(results, random_wins_in_seed_1)
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode != 0 and "the rotation trunk is ahead of random weights in every seed" in done.stderr
 
 
 def test_generator_imports_only_the_standard_library():

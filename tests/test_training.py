@@ -181,9 +181,11 @@ def test_presets_and_overrides_are_checked(nb):
         nb.resolve_preset("real", {"few_labels": {"per_klass": [20]}})
     with pytest.raises(ValueError, match="min_epoch_images must be a positive integer"):
         nb.resolve_preset("real", {"few_labels": {"min_epoch_images": 2.5}})
-    for field in ("cifar_val_per_class", "imagenette_val_per_class"):
-        with pytest.raises(ValueError, match=f"{field} must be a positive integer"):
-            nb.resolve_preset("real", {field: 0})
+    for field in ("cifar_val_per_class", "imagenette_val_per_class", "seeds"):
+        for bad in (0, "3", True):
+            with pytest.raises(ValueError, match=f"{field} must be a positive integer"):
+                nb.resolve_preset("real", {field: bad})
+    assert real["seeds"] == 3 and nb.resolve_preset("real", {"seeds": 1})["seeds"] == 1
     assert nb.resolve_preset("real", {"cifar_val_per_class": 50})["cifar_val_per_class"] == 50
 
 
@@ -283,6 +285,49 @@ def test_a_sections_runs_share_one_experiment_and_transfer_from_its_own_rotation
     assert sorted(p.stem for p in (tmp_path / "results").iterdir()) == sorted(f"x_{name}" for name in runs)
     again = nb.rotation_and_transfer_runs(experiment, "x_", tiny_data(nb))
     assert all(nb.was_loaded(r) for r in again.values())
+
+
+def test_another_seed_names_its_runs_apart_and_starts_them_from_its_own_draws(nb, tmp_path):
+    cfg = tiny_config(nb, epochs=1)
+    experiment = nb.Experiment({"x_rotation": cfg, "x_layer4": cfg, "x_full": cfg}, CPU, tmp_path / "ckpt",
+                               tmp_path / "results", seed=0)
+    assert experiment.for_seed(0) == experiment                       # SEED's own runs keep their names
+    seeded = experiment.for_seed(2)
+    assert seeded.seed == 2 and seeded.best_checkpoint("x_rotation") == tmp_path / "ckpt" / "x_rotation_seed2.best.pt"
+    runs = {seed: nb.rotation_and_transfer_runs(e, "x_", tiny_data(nb)) for seed, e in ((0, experiment), (2, seeded))}
+    assert [r["name"] for r in runs[2].values()] == [f"x_{name}_seed2" for name in runs[0]]
+    assert all(r["seed"] == 2 for r in runs[2].values())
+    for name in runs[0]:            # another initialisation, data order and augmentation: other weights
+        assert runs[0][name]["final"]["train_loss"] != runs[2][name]["final"]["train_loss"], name
+    trunk = nb.trunk_fingerprint(torch.load(seeded.best_checkpoint("x_rotation"), weights_only=True)["model"])
+    assert runs[2]["full_from_rotation"]["trunk"]["trunk_sha1"] == trunk != runs[0]["full_from_rotation"]["trunk"]["trunk_sha1"]
+
+
+def test_a_checkpoint_stored_in_half_precision_keeps_its_record_and_halving_twice_changes_nothing(nb, tmp_path):
+    path = tmp_path / "r.best.pt"
+    model = nb.build_resnet18(4)
+    nb.save_atomic({"format": nb.CHECKPOINT_FORMAT, "task": "rotation", "epoch": 3, "model": model.state_dict()}, path)
+    assert nb.stored_in_half_precision(path) == path
+    halved = torch.load(path, weights_only=True)
+    assert halved["epoch"] == 3 and halved["model"]["conv1.weight"].dtype == torch.float16
+    assert halved["model"]["bn1.num_batches_tracked"].dtype == torch.int64
+    assert torch.allclose(halved["model"]["conv1.weight"].float(), model.conv1.weight.detach(), atol=1e-3)
+    fingerprint = nb.trunk_fingerprint(halved["model"])
+    nb.stored_in_half_precision(path)
+    assert nb.trunk_fingerprint(torch.load(path, weights_only=True)["model"]) == fingerprint
+    classifier = nb.make_classifier("rotation", 10, path)          # a classifier starts from it as from fp32
+    assert classifier.conv1.weight.dtype == torch.float32
+
+
+def test_a_run_over_seeds_is_the_mean_of_its_seeds_with_their_range(nb):
+    rows = [{"epochs": 10, "final_acc": a, "train_acc": 0.9, "best_acc": a - 0.01, "lowest_test_loss_acc": a + 0.01,
+             "train_minutes": m, "images_per_s": 100.0} for a, m in ((0.80, 4.0), (0.86, 6.0), (0.83, 5.0))]
+    summary = nb.over_seeds(rows)
+    assert summary["final_acc"] == pytest.approx(0.83) and (summary["final_min"], summary["final_max"]) == (0.80, 0.86)
+    assert summary["best_acc"] == pytest.approx(0.82) and summary["train_minutes"] == pytest.approx(5.0)
+    assert summary["by_seed"] == rows
+    assert nb.mean_and_range([0.80, 0.86, 0.83]) == "83.0% (80.0-86.0)"
+    assert nb.mean_and_range([0.8312], 2) == "83.12%"
 
 
 def test_with_a_validation_split_the_best_epoch_is_chosen_on_it_not_on_the_test_set(nb, tmp_path, monkeypatch):

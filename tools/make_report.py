@@ -73,17 +73,50 @@ def read(results, name):
     return json.loads(path.read_text())
 
 
-def final(run):
-    return run["final"]["test_acc"]
+def mean_and_range(values):
+    """'83.2%' for one value; '83.2% (82.9-83.5)' for several: their mean and range."""
+    mean = f"{pct(sum(values) / len(values))}%"
+    return mean if len(values) == 1 else f"{mean} ({pct(min(values))}-{pct(max(values))})"
 
 
 def results_table(summary):
-    rows = [[r["label"], f"**{pct(r['final_acc'])}%**", f"{pct(r['best_acc'])}% ({r['best_epoch']})",
-             f"{pct(r['lowest_test_loss_acc'])}% ({r['lowest_test_loss_epoch']})",
+    """Tasks 1-3: with one seed each accuracy at its epoch; with several, the mean and range."""
+    one = len(summary["seeds"]) == 1
+
+    def column(row, key, epoch_key):
+        seeds = row["by_seed"]
+        return f"{pct(seeds[0][key])}% ({seeds[0][epoch_key]})" if one else mean_and_range([s[key] for s in seeds])
+    rows = [[r["label"], f"**{mean_and_range([s['final_acc'] for s in r['by_seed']])}**",
+             column(r, "best_acc", "best_epoch"), column(r, "lowest_test_loss_acc", "lowest_test_loss_epoch"),
              f"~{r['expected']}%" if r["expected"] else "–", f"{PEER[r['name']]:.2f}%",
              f"{r['train_minutes']:.1f}"] for r in summary["rows"]]
-    return table(["run", "test accuracy, last epoch", "at lowest validation loss (epoch)", "at lowest test loss (epoch)",
-                  "assignment expects", "peer report", "training minutes"], rows)
+    epoch = " (epoch)" if one else ""
+    return table(["run", "test accuracy, last epoch", f"at lowest validation loss{epoch}", f"at lowest test loss{epoch}",
+                  "assignment expects", "peer report", "training minutes" + ("" if one else " (mean)")], rows)
+
+
+def seeds_note(summary):
+    """The sentence under the results table that says how many seeds each figure is."""
+    seeds = summary["seeds"]
+    if len(seeds) == 1:
+        return "One seed per run."
+    return (f"Every run was trained with seeds {', '.join(map(str, seeds))}: each figure is their mean, with "
+            "the range in brackets.")
+
+
+def tasks_gap_part(summary, claims):
+    """Tasks 2-3: the rotation trunk's gains over random weights, seed by seed."""
+    rows = {r["name"]: r for r in summary["rows"]}
+    gains = {kind: [a["final_acc"] - b["final_acc"] for a, b in zip(rows[f"{kind}_from_rotation"]["by_seed"],
+                                                                    rows[f"{kind}_from_random"]["by_seed"])]
+             for kind in ("layer4", "full")}
+    if len(summary["seeds"]) == 1:
+        return "One seed each: how much of the whole-network gap would survive other seeds is not measured."
+    claims.check(all(g > 0 for gs in gains.values() for g in gs),
+                 "Tasks 2-3: the rotation trunk is ahead of random weights in every seed")
+    return (f"The rotation trunk is ahead in every seed: by {', '.join(map(signed, gains['layer4']))} points with "
+            f"`layer4`+`fc` and by {', '.join(map(signed, gains['full']))} with the whole network (seeds "
+            f"{', '.join(map(str, summary['seeds']))}).")
 
 
 def config_table(runs):
@@ -95,8 +128,8 @@ def config_table(runs):
 def few_part(few, claims):
     curves, counts = few["curves"], [p["per_class"] for p in few["curves"]["full_from_rotation"]]
     acc = {s: [p["final_acc"] for p in curves[s]] for s in SETUPS}
-    rows = [[n, *(f"{pct(acc[s][i])}%" for s in SETUPS), points(acc["full_from_rotation"][i], acc["full_from_random"][i])]
-            for i, n in enumerate(counts)]
+    rows = [[n, *(mean_and_range(curves[s][i]["final_acc_by_seed"]) for s in SETUPS),
+             points(acc["full_from_rotation"][i], acc["full_from_random"][i])] for i, n in enumerate(counts)]
     few_table = table(["labelled per class", *(s.replace("_", " ") for s in SETUPS), "whole net: rotation - random"], rows)
     full_gaps = [a - b for a, b in zip(acc["full_from_rotation"], acc["full_from_random"])]
     layer4_gaps = [a - b for a, b in zip(acc["layer4_from_rotation"], acc["full_from_random"])]
@@ -294,26 +327,29 @@ def fill(results):
     claims = Claims()
     summary = read(results, "summary")
     runs = {name: read(results, name) for name in RUNS}
-    acc = {name: final(run) for name, run in runs.items()}
+    acc = {row["name"]: row["final_acc"] for row in summary["rows"]}          # the mean over seeds
+    train_acc = {row["name"]: row["train_acc"] for row in summary["rows"]}
     for row in summary["rows"]:
         claims.check(row["expected"] is None or 100 * row["final_acc"] > row["expected"],
                      f"Results: {row['name']} is above the expected ~{row['expected']}%")
     claims.check(acc["layer4_from_rotation"] - acc["layer4_from_random"] > acc["full_from_rotation"] - acc["full_from_random"] > 0,
                  "Tasks 2-3: rotation leads in both, by less with the whole network trained")
-    claims.check(runs["layer4_from_random"]["final"]["train_acc"] < runs["layer4_from_rotation"]["final"]["train_acc"],
-                 "Task 2: the frozen random trunk fits the training images worse")
+    claims.check(all(a["train_acc"] < b["train_acc"] for a, b in zip(*(next(r for r in summary["rows"] if r["name"] == n)["by_seed"]
+                                                                    for n in ("layer4_from_random", "layer4_from_rotation")))),
+                 "Task 2: the frozen random trunk fits the training images worse (in every seed)")
     precision, seeds = read(results, "precision_check"), read(results, "few_label_seeds")
     bf16, fp32 = (r["final_test_acc"] for r in precision["runs"].values())
     claims.check(abs(bf16 - fp32) < 0.005, "Method: bf16 and fp32 reach the same accuracy within half a point")
     fields = {"device": f"{runs['rotation']['device']} ({runs['rotation']['precision']})", "n_train": runs["rotation"]["n_train"],
               "n_test": runs["rotation"]["n_test"], "n_val": runs["rotation"]["n_val"], "results_table": results_table(summary),
+              "seeds_note": seeds_note(summary), "tasks_gap_seeds": tasks_gap_part(summary, claims),
               "config_table": config_table(runs), "rotation_final": pct(acc["rotation"]),
               **{f"{k}_{i}": pct(acc[f"{k}_from_{init}"]) for k in ("layer4", "full")
                  for i, init in (("rot", "rotation"), ("rand", "random"))},
               "layer4_gap": points(acc["layer4_from_rotation"], acc["layer4_from_random"]),
               "full_gap": points(acc["full_from_rotation"], acc["full_from_random"]),
-              "layer4_rot_train": pct(runs["layer4_from_rotation"]["final"]["train_acc"]),
-              "layer4_rand_train": pct(runs["layer4_from_random"]["final"]["train_acc"]),
+              "layer4_rot_train": pct(train_acc["layer4_from_rotation"]),
+              "layer4_rand_train": pct(train_acc["layer4_from_random"]),
               **confusion_part(read(results, "rotation_confusion"), claims),
               **few_part(read(results, "few_labels"), claims), "seeds_part": seeds_part(seeds),
               **stem_part(read(results, "stem"), runs, claims), **nette_part(read(results, "imagenette"), claims),
