@@ -255,7 +255,7 @@ def test_sections_record_which_runs_were_loaded(smoke_run):
     tmp_path, _, _, _ = smoke_run
     few = json.loads((tmp_path / "out" / "results" / "few_labels.json").read_text())
     nette = json.loads((tmp_path / "out" / "results" / "imagenette.json").read_text())
-    assert len(few["loaded_runs"]) == 2 * 4 and all(n.startswith("few") for n in few["loaded_runs"])
+    assert len(few["loaded_runs"]) == 2 * 4 * 2 and all(n.startswith("few") for n in few["loaded_runs"])   # counts, set-ups, seeds
     assert sorted(nette["loaded_runs"]) == sorted(r["run"] for r in nette["rows"].values())
 
 
