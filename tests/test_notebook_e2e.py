@@ -346,8 +346,9 @@ def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
     cell = parameters_cell(notebook)
     source = cell.source.replace("DATA_DIR = None ", f"DATA_DIR = {str(tmp_path / 'cifar')!r} ")
     source = source.replace('PRESET = "real" ', 'PRESET = "smoke" ')
+    source = source.replace("OVERRIDES = {} ", 'OVERRIDES = {"seeds": 1} ')   # the smoke run above covers a second seed
     assert assigned_values(source)["DATA_DIR"] == str(tmp_path / "cifar")
-    assert assigned_values(source)["PRESET"] == "smoke"
+    assert assigned_values(source)["PRESET"] == "smoke" and assigned_values(source)["OVERRIDES"] == {"seeds": 1}
     cell.source = source
     for c in notebook.cells:            # a fresh start, as after Edit > Clear all outputs
         if c.cell_type == "code":
