@@ -54,9 +54,12 @@ def smoke_run(tmp_path_factory):
                       IMAGENETTE_DIR=str(tmp_path / "nette"), IMAGENETTE_SIZE=32)
     first = execute(tmp_path, "first.ipynb", **parameters)
     tmp_path.joinpath("state_mtimes.json").write_text(json.dumps(state_mtimes(tmp_path)))
-    os.environ["TQDM_DISABLE"] = "1"      # the second run is one whose outputs are kept
+    shutil.copy(tmp_path / "out" / "results" / "contrastive.json", tmp_path / "first_contrastive.json")
+    # The second run is one whose outputs are kept (no progress bars), and it asks section 14 for
+    # SimCLR alone (CONTRASTIVE_SECTION = ["simclr"]): every run it shows comes from the first run.
+    os.environ["TQDM_DISABLE"] = "1"
     try:
-        second = execute(tmp_path, "second.ipynb", **parameters)
+        second = execute(tmp_path, "second.ipynb", **{**parameters, "CONTRASTIVE_SECTION": ["simclr"]})
     finally:
         del os.environ["TQDM_DISABLE"]
     return tmp_path, parameters, first, second
@@ -98,12 +101,13 @@ def test_notebook_writes_results_checkpoints_and_figures(smoke_run):
 def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     tmp_path, _, first, second = smoke_run
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
-    contrastive = 2 + 2 * 2 + 2 * 2 * 2     # pre-training, layer4 and full from each, two few-label counts
+    per_method = 1 + 2 + 2 * 2                 # pre-training, layer4 and full, two few-label counts of each
     few_labels = 2 * 2 * len(SETUPS)           # two counts, two seeds
-    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + contrastive   # + Imagenette, stem
+    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + 2 * per_method   # + Imagenette, stem
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
-    assert printed(second).count("] finished: last epoch") == len(before)   # one line a run, from its results file
-    assert printed(second).count(".json (RETRAIN = True trains it again)") == len(before)
+    shown = len(before) - per_method                              # the second run leaves Barlow Twins out
+    assert printed(second).count("] finished: last epoch") == shown   # one line a run, from its results file
+    assert printed(second).count(".json (RETRAIN = True trains it again)") == shown
     assert "] finished: last epoch" not in printed(first)
     assert "epoch 1/" not in printed(second)                               # no replayed epoch logs
     summary = json.loads((tmp_path / "out" / "results" / "summary.json").read_text())
@@ -120,10 +124,10 @@ def test_few_label_section_trains_on_balanced_subsets_and_scores_the_full_test_s
         for p in points:
             assert p["n_labelled"] == 10 * p["per_class"] and p["n_test"] == 100
             assert p["images_per_epoch"] % p["n_labelled"] == 0 and p["images_per_epoch"] >= 64
-            assert p["runs"] == [f"few{p['per_class']}_{setup}", f"few{p['per_class']}_{setup}_seed1"]
-            accs = p["final_acc_by_seed"]
+            assert [r["run"] for r in p["by_seed"]] == [f"few{p['per_class']}_{setup}", f"few{p['per_class']}_{setup}_seed1"]
+            accs = [r["final_acc"] for r in p["by_seed"]]
             assert len(accs) == 2 and all(0 <= a <= 1 for a in accs)
-            assert p["final_acc"] == pytest.approx(sum(accs) / 2) and (p["min"], p["max"]) == (min(accs), max(accs))
+            assert p["final_acc"] == pytest.approx(sum(accs) / 2) and (p["final_min"], p["final_max"]) == (min(accs), max(accs))
     for per_class in (2, 4):
         for setup in SETUPS:
             for suffix, seed in (("", 0), ("_seed1", 1)):
@@ -207,7 +211,7 @@ def test_inside_section_analyses_the_two_networks_of_tasks_1_and_3_without_train
 def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_protocol(smoke_run):
     tmp_path, _, first, second = smoke_run
     out = tmp_path / "out"
-    result = json.loads((out / "results" / "contrastive.json").read_text())
+    result = json.loads((tmp_path / "first_contrastive.json").read_text())
     inits = ["random", "rotation", "simclr", "barlow"]
     if result["imagenet_skipped"] is None:          # online: torchvision's ImageNet weights join
         inits.append("imagenet")
@@ -237,15 +241,13 @@ def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_prot
 
 
 def test_section_14_runs_only_the_methods_the_parameter_names(smoke_run):
-    """CONTRASTIVE_SECTION = ["simclr"]: SimCLR's column alone beside random and rotation, one line
-    saying Barlow Twins was left out, and every run shown from the first execution's results."""
-    tmp_path, parameters, _, _ = smoke_run
-    out = tmp_path / "out_simclr"
-    shutil.copytree(tmp_path / "out", out)
-    third = execute(tmp_path, "simclr_only.ipynb", **{**parameters, "OUT_DIR": str(out), "CONTRASTIVE_SECTION": ["simclr"]})
-    assert "barlow: left out (CONTRASTIVE_SECTION = ['simclr'])" in printed(third)
-    assert not re.search(r"\] epoch \d+/\d+", printed(third))                # nothing trained again
-    result = json.loads((out / "results" / "contrastive.json").read_text())
+    """CONTRASTIVE_SECTION = ["simclr"] (the second execution): SimCLR's column alone beside random
+    and rotation, one line saying Barlow Twins was left out, and every run shown from the first
+    execution's results."""
+    tmp_path, _, _, second = smoke_run
+    assert "barlow: left out (CONTRASTIVE_SECTION = ['simclr'])" in printed(second)
+    assert not re.search(r"\] epoch \d+/\d+", printed(second))                # nothing trained again
+    result = json.loads((tmp_path / "out" / "results" / "contrastive.json").read_text())
     assert list(result["pretraining"]) == ["simclr"] and "barlow" not in result["config"]
     assert all(list(values)[:3] == ["random", "rotation", "simclr"] and "barlow" not in values
                for values in result["rows"].values())
@@ -346,9 +348,14 @@ def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
     cell = parameters_cell(notebook)
     source = cell.source.replace("DATA_DIR = None ", f"DATA_DIR = {str(tmp_path / 'cifar')!r} ")
     source = source.replace('PRESET = "real" ', 'PRESET = "smoke" ')
-    source = source.replace("OVERRIDES = {} ", 'OVERRIDES = {"seeds": 1} ')   # the smoke run above covers a second seed
-    assert assigned_values(source)["DATA_DIR"] == str(tmp_path / "cifar")
-    assert assigned_values(source)["PRESET"] == "smoke" and assigned_values(source)["OVERRIDES"] == {"seeds": 1}
+    # The smoke run above covers a second seed and sections 11 and 14; here they would only add CI time.
+    source = source.replace("OVERRIDES = {} ", 'OVERRIDES = {"seeds": 1} ')
+    source = source.replace("STEM_SECTION = True ", "STEM_SECTION = False ")
+    source = source.replace("CONTRASTIVE_SECTION = True ", "CONTRASTIVE_SECTION = False ")
+    values = assigned_values(source)
+    assert values["DATA_DIR"] == str(tmp_path / "cifar")
+    assert values["PRESET"] == "smoke" and values["OVERRIDES"] == {"seeds": 1}
+    assert values["STEM_SECTION"] is False and values["CONTRASTIVE_SECTION"] is False
     cell.source = source
     for c in notebook.cells:            # a fresh start, as after Edit > Clear all outputs
         if c.cell_type == "code":
@@ -356,8 +363,10 @@ def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
     nbclient.NotebookClient(notebook, kernel_name="python3", timeout=900,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = printed(notebook)
-    assert text.count("IMAGENETTE_DIR is None: section 12 skipped") == 1
+    for skipped in ("STEM_SECTION is False: section 11", "IMAGENETTE_DIR is None: section 12",
+                    "CONTRASTIVE_SECTION is False: section 14"):
+        assert text.count(f"{skipped} skipped") == 1
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["rows"]] == RUNS and summary["preset"] == "smoke"
-    assert (tmp_path / "results" / "stem.json").is_file() and not (tmp_path / "results" / "imagenette.json").exists()
+    assert not any((tmp_path / "results" / f"{name}.json").exists() for name in ("imagenette", "stem", "contrastive"))
     assert all(r["device"] == "cpu" for r in json.loads((tmp_path / "results" / "rotation.json").read_text())["history"])

@@ -104,9 +104,9 @@ def seeds_note(summary):
             "the range in brackets.")
 
 
-def tasks_gap_part(summary, claims):
-    """Tasks 2-3: the rotation trunk's gains over random weights, seed by seed."""
-    rows = {r["name"]: r for r in summary["rows"]}
+def tasks_gap_part(summary, rows, claims):
+    """Tasks 2-3: the rotation trunk's gains over random weights, seed by seed (`rows`: the summary's
+    rows by run name)."""
     gains = {kind: [a["final_acc"] - b["final_acc"] for a, b in zip(rows[f"{kind}_from_rotation"]["by_seed"],
                                                                     rows[f"{kind}_from_random"]["by_seed"])]
              for kind in ("layer4", "full")}
@@ -128,7 +128,7 @@ def config_table(runs):
 def few_part(few, claims):
     curves, counts = few["curves"], [p["per_class"] for p in few["curves"]["full_from_rotation"]]
     acc = {s: [p["final_acc"] for p in curves[s]] for s in SETUPS}
-    rows = [[n, *(mean_and_range(curves[s][i]["final_acc_by_seed"]) for s in SETUPS),
+    rows = [[n, *(mean_and_range([r["final_acc"] for r in curves[s][i]["by_seed"]]) for s in SETUPS),
              points(acc["full_from_rotation"][i], acc["full_from_random"][i])] for i, n in enumerate(counts)]
     few_table = table(["labelled per class", *(s.replace("_", " ") for s in SETUPS), "whole net: rotation - random"], rows)
     full_gaps = [a - b for a, b in zip(acc["full_from_rotation"], acc["full_from_random"])]
@@ -327,22 +327,23 @@ def fill(results):
     claims = Claims()
     summary = read(results, "summary")
     runs = {name: read(results, name) for name in RUNS}
-    acc = {row["name"]: row["final_acc"] for row in summary["rows"]}          # the mean over seeds
-    train_acc = {row["name"]: row["train_acc"] for row in summary["rows"]}
+    rows = {row["name"]: row for row in summary["rows"]}
+    acc = {name: row["final_acc"] for name, row in rows.items()}          # the mean over seeds
+    train_acc = {name: row["train_acc"] for name, row in rows.items()}
     for row in summary["rows"]:
         claims.check(row["expected"] is None or 100 * row["final_acc"] > row["expected"],
                      f"Results: {row['name']} is above the expected ~{row['expected']}%")
     claims.check(acc["layer4_from_rotation"] - acc["layer4_from_random"] > acc["full_from_rotation"] - acc["full_from_random"] > 0,
                  "Tasks 2-3: rotation leads in both, by less with the whole network trained")
-    claims.check(all(a["train_acc"] < b["train_acc"] for a, b in zip(*(next(r for r in summary["rows"] if r["name"] == n)["by_seed"]
-                                                                    for n in ("layer4_from_random", "layer4_from_rotation")))),
+    claims.check(all(a["train_acc"] < b["train_acc"] for a, b in zip(rows["layer4_from_random"]["by_seed"],
+                                                                    rows["layer4_from_rotation"]["by_seed"])),
                  "Task 2: the frozen random trunk fits the training images worse (in every seed)")
     precision, seeds = read(results, "precision_check"), read(results, "few_label_seeds")
     bf16, fp32 = (r["final_test_acc"] for r in precision["runs"].values())
     claims.check(abs(bf16 - fp32) < 0.005, "Method: bf16 and fp32 reach the same accuracy within half a point")
     fields = {"device": f"{runs['rotation']['device']} ({runs['rotation']['precision']})", "n_train": runs["rotation"]["n_train"],
               "n_test": runs["rotation"]["n_test"], "n_val": runs["rotation"]["n_val"], "results_table": results_table(summary),
-              "seeds_note": seeds_note(summary), "tasks_gap_seeds": tasks_gap_part(summary, claims),
+              "seeds_note": seeds_note(summary), "tasks_gap_seeds": tasks_gap_part(summary, rows, claims),
               "config_table": config_table(runs), "rotation_final": pct(acc["rotation"]),
               **{f"{k}_{i}": pct(acc[f"{k}_from_{init}"]) for k in ("layer4", "full")
                  for i, init in (("rot", "rotation"), ("rand", "random"))},
