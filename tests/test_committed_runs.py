@@ -23,39 +23,56 @@ def cifar10_sized(nb, n_train=45_000):
 STALE = "the committed results do not match this run: it would train again"
 
 
-def committed(log):
+def committed(log, seed=0):
     """train_run's arguments for a run shown from the committed results and checkpoints."""
-    return dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=0, results_dir=ROOT / "results", log=log)
+    return dict(device=CPU, checkpoint_dir=ROOT / "checkpoints", seed=seed, results_dir=ROOT / "results", log=log)
 
 
-def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch):
+# The real preset's seeds whose runs are committed: for Tasks 1-3, each seed's rotation network and
+# the kinds of its transfer runs (seed 1's whole networks are not trained yet); for section 10, the
+# seeds whose every few-label run is.
+COMMITTED_TASK_RUNS, COMMITTED_FEW_LABEL_SEEDS = {0: ("layer4", "full"), 1: ("layer4",)}, [0]
+
+
+def of_seed(seed):
+    """The suffix of seed `seed`'s run names (the notebook's SEED is 0) and the rotation network its
+    classifiers start from."""
+    suffix = "" if seed == 0 else f"_seed{seed}"
+    return suffix, ROOT / "checkpoints" / f"rotation{suffix}.best.pt"
+
+
+@pytest.mark.parametrize("seed", COMMITTED_TASK_RUNS)
+def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch, seed):
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
-    where = committed(logged.append)
-    torch.manual_seed(0)
-    rotation = nb.train_run("rotation", nb.build_resnet18(4), data, "rotation", "all", config["rotation"],
+    where, (suffix, trunk) = committed(logged.append, seed), of_seed(seed)
+    torch.manual_seed(seed)
+    rotation = nb.train_run(f"rotation{suffix}", nb.build_resnet18(4), data, "rotation", "all", config["rotation"],
                             needs_weights=True, **where)
-    assert nb.was_loaded(rotation)
+    assert nb.was_loaded(rotation) and rotation["seed"] == seed
+    assert seed == 0 or nb.load_checkpoint(trunk)["model"]["fc.weight"].dtype == torch.float16   # kept in half precision
+    kinds = COMMITTED_TASK_RUNS[seed]
     for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
-        for init in ("rotation", "random"):
-            model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "rotation.best.pt", seed=0)
-            run = nb.train_run(f"{kind}_from_{init}", model, data, "classes", scope, config[kind], **where)
+        for init in ("rotation", "random") if kind in kinds else ():
+            model = nb.make_classifier(init, 10, trunk, seed=seed)
+            run = nb.train_run(f"{kind}_from_{init}{suffix}", model, data, "classes", scope, config[kind], **where)
             assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
-    assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)
+    assert len(logged) == 1 + 2 * len(kinds) and all("] finished: last epoch" in line for line in logged)
 
 
-def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_without_training(nb, monkeypatch):
+@pytest.mark.parametrize("seed", COMMITTED_FEW_LABEL_SEEDS)
+def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_without_training(nb, monkeypatch, seed):
     refuse_training(nb, monkeypatch, STALE)
     config = nb.resolve_preset("real")
     few = config["few_labels"]
-    where = committed(lambda line: None)
+    where, (suffix, trunk) = committed(lambda line: None, seed), of_seed(seed)
     shown = 0
     for per_class in few["per_class"][:-1]:                  # the last count is Tasks 2-3 themselves
         n_train = len(nb.repeat_to(torch.arange(10 * per_class), few["min_epoch_images"]))
         for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
             for init in ("rotation", "random"):
-                model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "rotation.best.pt", seed=0)
-                run = nb.train_run(f"few{per_class}_{kind}_from_{init}", model, cifar10_sized(nb, n_train),
+                model = nb.make_classifier(init, 10, trunk, seed=seed)
+                run = nb.train_run(f"few{per_class}_{kind}_from_{init}{suffix}", model, cifar10_sized(nb, n_train),
                                    "classes", scope, config[kind], **where)
                 shown += nb.was_loaded(run)
     assert few["per_class"][-1] * 10 == 45_000 and shown == 4 * (len(few["per_class"]) - 1)
