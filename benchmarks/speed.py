@@ -50,10 +50,15 @@ class StarterDataset(torch.utils.data.Dataset):
         return torch.rot90(x, k, dims=(1, 2)), k
 
 
-def starter_batches(data, task):
+def starter_loader(data, task, generator=None):
+    """The starter's DataLoader: batch 128, shuffled, 2 workers; one pass is one epoch."""
     dataset = StarterDataset(data.train_x, data.train_y, data.mean, data.std, task == "rotation")
-    loader = torch.utils.data.DataLoader(dataset, batch_size=128, shuffle=True, num_workers=2,
-                                         persistent_workers=True)
+    return torch.utils.data.DataLoader(dataset, batch_size=128, shuffle=True, num_workers=2,
+                                       persistent_workers=True, generator=generator)
+
+
+def starter_batches(data, task):
+    loader = starter_loader(data, task)
     while True:
         yield from loader
 

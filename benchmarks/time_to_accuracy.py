@@ -31,9 +31,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed import ROOT, StarterDataset, cpu_name, nb  # noqa: E402
+from speed import ROOT, cpu_name, nb, starter_loader  # noqa: E402
 
-STARTER = dict(batch_size=128, lr=0.01, momentum=0.9, weight_decay=5e-4, label_smoothing=0.0)
+STARTER = dict(lr=0.01, momentum=0.9, weight_decay=5e-4, label_smoothing=0.0)   # batch 128: starter_loader
 
 
 def starter_setup(model, data, seed):
@@ -41,10 +41,7 @@ def starter_setup(model, data, seed):
     optimizer = torch.optim.SGD(model.parameters(), lr=STARTER["lr"], momentum=STARTER["momentum"],
                                 weight_decay=STARTER["weight_decay"])
     constant = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    dataset = StarterDataset(data.train_x, data.train_y, data.mean, data.std, rotation=True)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=STARTER["batch_size"], shuffle=True, num_workers=2,
-                                         persistent_workers=True,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = starter_loader(data, "rotation", torch.Generator().manual_seed(seed))
     return optimizer, constant, lambda: iter(loader), "fp32", STARTER, None
 
 

@@ -36,18 +36,18 @@ COMMITTED_TASK_RUNS = {0: {"layer4": BOTH, "full": BOTH}, 1: {"layer4": BOTH, "f
 COMMITTED_FEW_LABEL_SEEDS = [0]
 
 
-def of_seed(seed):
+def of_seed(nb, seed):
     """The suffix of seed `seed`'s run names (the notebook's SEED is 0) and the rotation network its
-    classifiers start from."""
-    suffix = "" if seed == 0 else f"_seed{seed}"
-    return suffix, ROOT / "checkpoints" / f"rotation{suffix}.best.pt"
+    classifiers start from, as the notebook's Experiment names them."""
+    seeded = nb.Experiment({}, CPU, ROOT / "checkpoints", ROOT / "results", seed=0).for_seed(seed)
+    return seeded.name_suffix, seeded.best_checkpoint("rotation")
 
 
 @pytest.mark.parametrize("seed", COMMITTED_TASK_RUNS)
 def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_training(nb, monkeypatch, seed):
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
-    where, (suffix, trunk) = committed(logged.append, seed), of_seed(seed)
+    where, (suffix, trunk) = committed(logged.append, seed), of_seed(nb, seed)
     torch.manual_seed(seed)
     rotation = nb.train_run(f"rotation{suffix}", nb.build_resnet18(4), data, "rotation", "all", config["rotation"],
                             needs_weights=True, **where)
@@ -67,7 +67,7 @@ def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_witho
     refuse_training(nb, monkeypatch, STALE)
     config = nb.resolve_preset("real")
     few = config["few_labels"]
-    where, (suffix, trunk) = committed(lambda line: None, seed), of_seed(seed)
+    where, (suffix, trunk) = committed(lambda line: None, seed), of_seed(nb, seed)
     shown = 0
     for per_class in few["per_class"][:-1]:                  # the last count is Tasks 2-3 themselves
         n_train = len(nb.repeat_to(torch.arange(10 * per_class), few["min_epoch_images"]))
