@@ -22,7 +22,7 @@ FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusi
            "stem_comparison", "stem_curves", "inside_curves", "inside_extreme_examples", "inside_filters",
            "inside_activations", "inside_cams", "inside_tsne", "inside_neighbours_supervised",
            "inside_neighbours_rotation", "contrastive_views", "contrastive_knn", "contrastive_curves",
-           "contrastive_finetuning", "contrastive_protocol"]
+           "contrastive_finetuning", "contrastive_protocol", "compute_matched"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 SEED_RUNS = RUNS + [f"{name}_seed1" for name in RUNS]    # the smoke preset's two seeds, 0 and 1
 
@@ -103,7 +103,7 @@ def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
     per_method = 1 + 2 + 2 * 2                 # pre-training, layer4 and full, two few-label counts of each
     few_labels = 2 * 2 * len(SETUPS)           # two counts, two seeds
-    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + 2 * per_method   # + Imagenette, stem
+    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + 2 * per_method + 1   # + Imagenette, stem, section 15
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
     shown = len(before) - per_method                              # the second run leaves Barlow Twins out
     assert printed(second).count("] finished: last epoch") == shown   # one line a run, from its results file
@@ -251,6 +251,24 @@ def test_section_14_runs_only_the_methods_the_parameter_names(smoke_run):
     assert list(result["pretraining"]) == ["simclr"] and "barlow" not in result["config"]
     assert all(list(values)[:3] == ["random", "rotation", "simclr"] and "barlow" not in values
                for values in result["rows"].values())
+
+
+def test_section_15_gives_random_weights_the_images_of_tasks_1_and_3(smoke_run):
+    """The compute-matched run: Task 3's whole network from the same random weights, trained until
+    it has put as many images through the network as the rotation run and Task 3's fine-tuning."""
+    tmp_path, _, _, _ = smoke_run
+    out = tmp_path / "out"
+    result = json.loads((out / "results" / "compute_matched.json").read_text())
+    rows = result["rows"]
+    assert [r["run"] for r in rows.values()] == ["full_from_rotation", "full_from_random", "full_matched_from_random"]
+    pretrained, task3, matched = rows.values()
+    assert pretrained["image_passes"] == 2 * 4 * 256 + 1 * 256          # rotation: 2 epochs of 4 copies, then 1
+    assert task3["image_passes"] == 256 and matched["image_passes"] == pretrained["image_passes"]
+    run = json.loads((out / "results" / "full_matched_from_random.json").read_text())
+    assert len(run["history"]) == 9 and run["trunk"]["init"] == "random"
+    assert {**run["config"], "epochs": 1} == result["config"]["full"]    # Task 3's recipe, more epochs
+    assert run["seed"] == json.loads((out / "results" / "full_from_random.json").read_text())["seed"] == 0
+    assert result["loaded_runs"] == ["full_matched_from_random"]     # the second execution's file
 
 
 def test_sections_record_which_runs_were_loaded(smoke_run):

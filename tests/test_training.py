@@ -143,6 +143,17 @@ def test_save_atomic_never_leaves_half_a_file(nb, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 
 
+@pytest.mark.parametrize("preset", ["real", "smoke"])
+def test_the_compute_matched_run_is_task_3_with_the_images_of_tasks_1_and_3(nb, preset):
+    """Section 15's run differs from Task 3's whole network in its epochs only, and those put as
+    many images through the network as Task 1 (every image in its four rotations) and Task 3."""
+    config = nb.resolve_preset(preset)
+    full, matched, rotation = config["full"], config["full_matched"], config["rotation"]
+    assert rotation["rotation_mode"] == "all4"
+    assert matched["epochs"] == full["epochs"] + 4 * rotation["epochs"]
+    assert {**matched, "epochs": full["epochs"]} == full
+
+
 def test_presets_and_overrides_are_checked(nb):
     real = nb.resolve_preset("real")
     assert set(nb.RUN_KINDS) <= set(real)
