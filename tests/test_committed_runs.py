@@ -79,6 +79,16 @@ def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_witho
     assert few["per_class"][-1] * 10 == 45_000 and shown == 4 * (len(few["per_class"]) - 1)
 
 
+def test_a_fresh_clone_shows_section_15s_run_from_the_committed_results_without_training(nb, monkeypatch):
+    """Section 15's whole network from random weights, trained for the images of Tasks 1 and 3."""
+    refuse_training(nb, monkeypatch, STALE)
+    config, logged = nb.resolve_preset("real"), []
+    model = nb.make_classifier("random", 10, ROOT / "checkpoints" / "rotation.best.pt", seed=0)
+    run = nb.train_run("full_matched_from_random", model, cifar10_sized(nb), "classes", "all", config["full_matched"],
+                       **committed(logged.append))
+    assert nb.was_loaded(run) and len(run["history"]) == config["full_matched"]["epochs"] == 55
+    assert len(logged) == 1 and "] finished: last epoch" in logged[0]
+
 def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(nb, monkeypatch):
     """Section 11's runs and its rotation checkpoint are committed: a fresh clone shows all five."""
     refuse_training(nb, monkeypatch, STALE)

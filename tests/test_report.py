@@ -125,3 +125,15 @@ def test_simclr_features_no_better_than_rotations_stop_the_generator(tmp_path):
     (tmp_path / "out").mkdir()
     done = generate(results, tmp_path / "out")
     assert done.returncode != 0 and "contrastive: SimCLR's frozen features beat rotation's" in done.stderr
+
+
+def test_a_compute_matched_run_behind_the_rotation_start_stops_the_generator(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    compute = json.loads((results / "compute_matched.json").read_text())
+    matched = next(r for r in compute["rows"].values() if r["run"] == "full_matched_from_random")
+    matched["final_acc"] = 0.84                                               # below the rotation start's 85.9%
+    (results / "compute_matched.json").write_text(json.dumps(compute))
+    (tmp_path / "out").mkdir()
+    done = generate(results, tmp_path / "out")
+    assert done.returncode != 0 and "compute: with the same compute, random weights are ahead of the rotation start" in done.stderr

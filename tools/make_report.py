@@ -213,6 +213,35 @@ def inside_part(inside, claims):
             "knn_train": inside["knn"]["train"], "knn_test": inside["knn"]["test"]}
 
 
+def compute_part(compute, rows_by_name, claims):
+    """Section 15: the whole network from random weights given the images of Tasks 1 and 3 together
+    (`rows_by_name`: the summary's rows, for Task 3's spread between seeds)."""
+    rows = compute["rows"]
+    by_run = {r["run"]: r for r in rows.values()}
+    rotation, task3, matched = (by_run[name] for name in ("full_from_rotation", "full_from_random", "full_matched_from_random"))
+    claims.check(matched["image_passes"] == rotation["image_passes"] and matched["epochs"] > task3["epochs"],
+                 "compute: the matched run put as many images through the network as Tasks 1 and 3 together")
+    claims.check(matched["final_acc"] > task3["final_acc"], "compute: random weights gain from the extra epochs")
+    claims.check(matched["final_acc"] > rotation["final_acc"],
+                 "compute: with the same compute, random weights are ahead of the rotation start")
+    spreads = {name: [s["final_acc"] for s in rows_by_name[name]["by_seed"]] for name in ("full_from_rotation", "full_from_random")}
+    if len(spreads["full_from_rotation"]) == 1:
+        seeds_sentence = "One seed: how far this moves between seeds is not measured."
+    else:
+        widest = max(max(accs) - min(accs) for accs in spreads.values())
+        claims.check(matched["final_acc"] - rotation["final_acc"] > widest,
+                     "compute: the matched run's lead is larger than Task 3's spread between seeds")
+        seeds_sentence = (f"One seed, but a lead larger than either Task 3 run moved between seeds "
+                          f"({', '.join(f'{100 * (max(a) - min(a)):.1f}' for a in spreads.values())} points).")
+    table_rows = [[name, r["epochs"], f"{r['image_passes'] / 1e6:.2f} M", f"**{pct(r['final_acc'])}%**",
+                   f"{pct(r['best_acc'])}% ({r['best_epoch']})", f"{r['train_minutes']:.1f}"] for name, r in rows.items()]
+    return {"compute_table": table(["whole network", "epochs", "images through the network", "test accuracy, last epoch",
+                                    "at lowest validation loss (epoch)", "training minutes"], table_rows),
+            "matched_epochs": matched["epochs"], "matched_acc": pct(matched["final_acc"]),
+            "matched_over_rotation": points(matched["final_acc"], rotation["final_acc"]),
+            "matched_over_task3": points(matched["final_acc"], task3["final_acc"]),
+            "compute_passes": f"{matched['image_passes'] / 1e6:.2f}", "compute_seeds": seeds_sentence}
+
 def confusion_part(confusion, claims):
     counts = confusion["confusion"]
     share = [[c / sum(row) for c in row] for row in counts]
@@ -354,7 +383,7 @@ def fill(results):
               **confusion_part(read(results, "rotation_confusion"), claims),
               **few_part(read(results, "few_labels"), claims), "seeds_part": seeds_part(seeds),
               **stem_part(read(results, "stem"), runs, claims), **nette_part(read(results, "imagenette"), claims),
-              **inside_part(read(results, "inside"), claims),
+              **inside_part(read(results, "inside"), claims), **compute_part(read(results, "compute_matched"), rows, claims),
               **contrastive_part(read(results, "contrastive"), seeds, results, runs, claims),
               **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers"))}
     claims.verify()
