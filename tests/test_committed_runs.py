@@ -89,6 +89,7 @@ def test_a_fresh_clone_shows_section_15s_run_from_the_committed_results_without_
     assert nb.was_loaded(run) and len(run["history"]) == config["full_matched"]["epochs"] == 55
     assert len(logged) == 1 and "] finished: last epoch" in logged[0]
 
+
 def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(nb, monkeypatch):
     """Section 11's runs and its rotation checkpoint are committed: a fresh clone shows all five."""
     refuse_training(nb, monkeypatch, STALE)
