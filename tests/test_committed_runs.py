@@ -31,7 +31,7 @@ def committed(log, seed=0):
 # The real preset's seeds whose runs are committed: for Tasks 1-3, each seed's rotation network and
 # its transfer runs by kind and initialisation; for section 10, the seeds whose every few-label run is.
 BOTH = ("rotation", "random")
-COMMITTED_TASK_RUNS = {0: {"layer4": BOTH, "full": BOTH}, 1: {"layer4": BOTH, "full": BOTH}}
+COMMITTED_TASK_RUNS = {seed: {"layer4": BOTH, "full": BOTH} for seed in (0, 1, 2)}
 COMMITTED_FEW_LABEL_SEEDS = [0, 1]
 
 

@@ -137,3 +137,35 @@ def test_a_compute_matched_run_behind_the_rotation_start_stops_the_generator(tmp
     (tmp_path / "out").mkdir()
     done = generate(results, tmp_path / "out")
     assert done.returncode != 0 and "compute: with the same compute, random weights are ahead of the rotation start" in done.stderr
+
+
+
+def generate_with_changed(tmp_path, name, change):
+    """The generator on a copy of the committed results in which `change` has edited results/<name>.json."""
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    record = json.loads((results / f"{name}.json").read_text())
+    change(record)
+    (results / f"{name}.json").write_text(json.dumps(record))
+    (tmp_path / "out").mkdir()
+    return generate(results, tmp_path / "out")
+
+
+def test_a_few_label_seed_from_random_weights_above_one_from_rotation_stops_the_generator(tmp_path):
+    def random_ahead_in_one_seed(few):
+        best_from_rotation = max(r["final_acc"] for r in few["curves"]["full_from_rotation"][0]["by_seed"])
+        few["curves"]["full_from_random"][0]["by_seed"][-1]["final_acc"] = best_from_rotation + 0.01   # 20 per class
+    done = generate_with_changed(tmp_path, "few_labels", random_ahead_in_one_seed)
+    assert done.returncode != 0 and ("few labels: at every count the whole network's worst seed from rotation "
+                                     "beats its best seed from random weights") in done.stderr
+
+
+def test_the_few_label_spread_in_the_report_is_the_widest_range_over_section_10s_seeds(tmp_path):
+    def ten_point_range(few):
+        point = few["curves"]["layer4_from_random"][1]                          # 100 per class
+        point["final_min"], point["final_max"] = 0.30, 0.40
+    done = generate_with_changed(tmp_path, "few_labels", ten_point_range)
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "The widest range is 10.0 points (layer4 from random, 100 per class)" in report
+    assert "to 10.0 points between seeds" in report

@@ -146,18 +146,28 @@ def few_part(few, claims):
             "layer4_wins_up_to": counts[sum(wins) - 1]}
 
 
-def seeds_part(seeds):
-    rows = [[p["per_class"], setup.replace("_", " "), " / ".join(pct(a) for a in p["final_acc_by_seed"].values()),
-             f"{pct(p['mean'])}%", f"{pct(p['min'])}-{pct(p['max'])}%"]
-            for setup, ps in seeds["points"].items() for p in ps]
-    rows.sort(key=lambda r: r[0])
-    return (f"How much the small counts move with the seed (seeds {', '.join(map(str, seeds['seeds']))}: each draws "
-            f"another balanced subset, head initialisation and data order; `{seeds['command']}`, "
-            f"{seeds['wall_minutes']:.0f} minutes). These runs come from an earlier version of the "
-            "notebook (its rotation trunk, torchvision's forward, subsets of all 50,000 training images, no "
-            "validation split), so seed 0 is not the table above; what they measure is the spread between "
-            "seeds.\n\n"
-            + table(["labelled per class", "set-up", "test accuracy by seed", "mean", "range"], rows))
+def few_seed_ranges(few):
+    """{(setup, labelled per class): max - min of its test accuracy over section 10's seeds}."""
+    return {(setup, p["per_class"]): p["final_max"] - p["final_min"] for setup, ps in few["curves"].items() for p in ps}
+
+
+def seeds_part(few, claims):
+    """Extra credit 1: what its seeds are, how far they spread, and whether the whole network's lead
+    of rotation over random weights outlasts that spread at every count."""
+    if len(few["seeds"]) == 1:
+        return "One seed per point: how far other subsets and initialisations would move them is not measured."
+    ranges = few_seed_ranges(few)
+    (setup, count), widest = max(ranges.items(), key=lambda item: item[1])
+    by_seed = {s: [[r["final_acc"] for r in p["by_seed"]] for p in few["curves"][s]] for s in ("full_from_rotation", "full_from_random")}
+    margins = [min(rot) - max(rand) for rot, rand in zip(by_seed["full_from_rotation"], by_seed["full_from_random"])]
+    claims.check(all(m > 0 for m in margins), "few labels: at every count the whole network's worst seed from rotation "
+                 "beats its best seed from random weights")
+    return (f"Each point is the mean over seeds {', '.join(map(str, few['seeds']))} (each seed draws another balanced "
+            f"subset, initialisation and data order), with the range in brackets. The widest range is "
+            f"{pct(widest)} points ({setup.replace('_', ' ')}, {count} per class). The whole network's worst seed from "
+            f"rotation is ahead of its best seed from random weights at every count, by "
+            f"{', '.join(pct(m) for m in margins)} points at "
+            f"{', '.join(str(p['per_class']) for p in few['curves']['full_from_rotation'])} per class.")
 
 
 def stem_part(stem, runs, claims):
@@ -274,7 +284,7 @@ def speed_part(benchmark, precision, levers):
             "fast_over_stock": levers["results"][levers["notebook_path"]]["relative_to_stock_path"]}
 
 
-def contrastive_part(contrastive, seeds, results, runs, claims):
+def contrastive_part(contrastive, few, results, runs, claims):
     """Section 14: every starting point under every use of its weights, the pre-training runs, and
     the whole network fine-tuned from each new starting point (the SimCLR assignment's figures)."""
     values = contrastive["rows"]
@@ -303,7 +313,7 @@ def contrastive_part(contrastive, seeds, results, runs, claims):
     tuned_rows = [r for r in values if r not in (knn_row, probe_row)]
     column = {i: {r: v[i] for r, v in values.items()} for i in inits}
     rotation = column["rotation"]
-    seed_ranges = [p["max"] - p["min"] for ps in seeds["points"].values() for p in ps]
+    seed_ranges = list(few_seed_ranges(few).values())
     frozen, tuned, settled, whole, above, below = [], [], [], [], [], []
     for m in methods:
         name, ours = METHOD_NAMES[m], column[m]
@@ -370,7 +380,7 @@ def fill(results):
     claims.check(all(a["train_acc"] < b["train_acc"] for a, b in zip(rows["layer4_from_random"]["by_seed"],
                                                                     rows["layer4_from_rotation"]["by_seed"])),
                  "Task 2: the frozen random trunk fits the training images worse (in every seed)")
-    precision, seeds = read(results, "precision_check"), read(results, "few_label_seeds")
+    precision, few = read(results, "precision_check"), read(results, "few_labels")
     bf16, fp32 = (r["final_test_acc"] for r in precision["runs"].values())
     claims.check(abs(bf16 - fp32) < 0.005, "Method: bf16 and fp32 reach the same accuracy within half a point")
     fields = {"device": f"{runs['rotation']['device']} ({runs['rotation']['precision']})", "n_train": runs["rotation"]["n_train"],
@@ -384,10 +394,10 @@ def fill(results):
               "layer4_rot_train": pct(train_acc["layer4_from_rotation"]),
               "layer4_rand_train": pct(train_acc["layer4_from_random"]),
               **confusion_part(read(results, "rotation_confusion"), claims),
-              **few_part(read(results, "few_labels"), claims), "seeds_part": seeds_part(seeds),
+              **few_part(few, claims), "seeds_part": seeds_part(few, claims),
               **stem_part(read(results, "stem"), runs, claims), **nette_part(read(results, "imagenette"), claims),
               **inside_part(read(results, "inside"), claims), **compute_part(read(results, "compute_matched"), rows, claims),
-              **contrastive_part(read(results, "contrastive"), seeds, results, runs, claims),
+              **contrastive_part(read(results, "contrastive"), few, results, runs, claims),
               **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers"))}
     claims.verify()
     return fields, summary
