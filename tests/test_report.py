@@ -18,6 +18,17 @@ def generate(results, tmp_path):
                            str(tmp_path / "report.md"), "--readme", str(readme)], capture_output=True, text=True)
 
 
+def generate_with_changed(tmp_path, name, change):
+    """The generator on a copy of the committed results in which `change` has edited results/<name>.json."""
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    record = json.loads((results / f"{name}.json").read_text())
+    change(record)
+    (results / f"{name}.json").write_text(json.dumps(record))
+    (tmp_path / "out").mkdir()
+    return generate(results, tmp_path / "out")
+
+
 def test_committed_report_and_readme_table_are_what_the_generator_writes(tmp_path):
     done = generate(ROOT / "results", tmp_path)
     assert done.returncode == 0, done.stderr
@@ -31,14 +42,10 @@ def test_committed_report_and_readme_table_are_what_the_generator_writes(tmp_pat
 
 
 def test_a_claim_the_results_do_not_support_stops_the_generator(tmp_path):
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "results", results)
-    nette = json.loads((results / "imagenette.json").read_text())
-    nette["runs"]["full_from_random"]["final"]["test_acc"] = 0.99            # random now beats rotation
-    nette["rows"]["full_from_random"]["final_acc"] = 0.99                    # (the table's copy of it)
-    (results / "imagenette.json").write_text(json.dumps(nette))
-    (tmp_path / "out").mkdir()
-    done = generate(results, tmp_path / "out")
+    def random_ahead(nette):
+        nette["runs"]["full_from_random"]["final"]["test_acc"] = 0.99        # random now beats rotation
+        nette["rows"]["full_from_random"]["final_acc"] = 0.99                # (the table's copy of it)
+    done = generate_with_changed(tmp_path, "imagenette", random_ahead)
     assert done.returncode != 0 and "Imagenette: rotation beats random in both transfers" in done.stderr
     assert not (tmp_path / "out" / "report.md").exists()
 
@@ -93,62 +100,34 @@ def test_generator_imports_only_the_standard_library():
 
 
 def test_a_stem_run_trained_otherwise_than_its_stock_counterpart_stops_the_generator(tmp_path):
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "results", results)
-    stem = json.loads((results / "stem.json").read_text())
-    stem["config"]["stem_full"]["epochs"] = 8                                 # fewer epochs than Task 3's
-    (results / "stem.json").write_text(json.dumps(stem))
-    (tmp_path / "out").mkdir()
-    done = generate(results, tmp_path / "out")
+    def fewer_epochs(stem):
+        stem["config"]["stem_full"]["epochs"] = 8                             # fewer epochs than Task 3's
+    done = generate_with_changed(tmp_path, "stem", fewer_epochs)
     assert done.returncode != 0 and "stem: stem_full trains with the configuration of full_from_rotation" in done.stderr
     assert not (tmp_path / "out" / "report.md").exists()
 
 
 def test_a_fine_tuning_from_simclr_trained_otherwise_than_tasks_2_and_3_stops_the_generator(tmp_path):
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "results", results)
-    run = json.loads((results / "layer4_from_simclr.json").read_text())
-    run["config"]["lr"] = 0.2                                                # not Task 2's recipe
-    (results / "layer4_from_simclr.json").write_text(json.dumps(run))
-    (tmp_path / "out").mkdir()
-    done = generate(results, tmp_path / "out")
+    def another_lr(run):
+        run["config"]["lr"] = 0.2                                            # not Task 2's recipe
+    done = generate_with_changed(tmp_path, "layer4_from_simclr", another_lr)
     assert done.returncode != 0 and ("contrastive: layer4_from_simclr trains with the configuration and images "
                                      "of layer4_from_rotation") in done.stderr
 
 
 def test_simclr_features_no_better_than_rotations_stop_the_generator(tmp_path):
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "results", results)
-    contrastive = json.loads((results / "contrastive.json").read_text())
-    contrastive["rows"]["linear probe"]["simclr"] = 0.5                      # below rotation's probe
-    (results / "contrastive.json").write_text(json.dumps(contrastive))
-    (tmp_path / "out").mkdir()
-    done = generate(results, tmp_path / "out")
+    def weaker_probe(contrastive):
+        contrastive["rows"]["linear probe"]["simclr"] = 0.5                  # below rotation's probe
+    done = generate_with_changed(tmp_path, "contrastive", weaker_probe)
     assert done.returncode != 0 and "contrastive: SimCLR's frozen features beat rotation's" in done.stderr
 
 
 def test_a_compute_matched_run_behind_the_rotation_start_stops_the_generator(tmp_path):
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "results", results)
-    compute = json.loads((results / "compute_matched.json").read_text())
-    matched = next(r for r in compute["rows"].values() if r["run"] == "full_matched_from_random")
-    matched["final_acc"] = 0.84                                               # below the rotation start's 85.9%
-    (results / "compute_matched.json").write_text(json.dumps(compute))
-    (tmp_path / "out").mkdir()
-    done = generate(results, tmp_path / "out")
+    def matched_behind(compute):
+        matched = next(r for r in compute["rows"].values() if r["run"] == "full_matched_from_random")
+        matched["final_acc"] = 0.84                                           # below the rotation start's 85.9%
+    done = generate_with_changed(tmp_path, "compute_matched", matched_behind)
     assert done.returncode != 0 and "compute: with the same compute, random weights are ahead of the rotation start" in done.stderr
-
-
-
-def generate_with_changed(tmp_path, name, change):
-    """The generator on a copy of the committed results in which `change` has edited results/<name>.json."""
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "results", results)
-    record = json.loads((results / f"{name}.json").read_text())
-    change(record)
-    (results / f"{name}.json").write_text(json.dumps(record))
-    (tmp_path / "out").mkdir()
-    return generate(results, tmp_path / "out")
 
 
 def test_a_few_label_seed_from_random_weights_above_one_from_rotation_stops_the_generator(tmp_path):
