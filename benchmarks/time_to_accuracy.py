@@ -20,7 +20,8 @@ Both train on the 45,000 training images that the notebook trains on (its valida
 out). The clock counts training steps only (evaluation is not timed) and stops at the end of the
 first epoch whose test accuracy reaches --target; a run that has not reached it after
 --cap-minutes of training (or, for ours, after its preset's epochs) is reported as "> cap". Every
-repeat is reported. Writes results/time_to_accuracy.json.
+repeat is reported. Writes results/time_to_accuracy.json after every race (`complete` turns true at
+the end), so an interrupted benchmark keeps the races it finished.
 """
 import argparse
 import itertools
@@ -104,10 +105,6 @@ def main(argv=None):
     data = data.hold_out(config["cifar_val_per_class"], seed=0)   # the notebook's 45,000 training images
     device = torch.device("cpu")
     started, repeats = time.perf_counter(), []
-    for seed in range(args.repeats):
-        repeats.append({pipeline: race(pipeline, data, seed, args.target, 60 * args.cap_minutes, config["rotation"], device)
-                        for pipeline in ("starter", "ours")})
-        print(" | ".join(f"{p}: {minutes_text(r, args.cap_minutes)} min" for p, r in repeats[-1].items()), flush=True)
     report = {
         "command": "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
         "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__},
@@ -116,8 +113,18 @@ def main(argv=None):
                    "SGD lr 0.01 momentum 0.9 weight decay 5e-4, constant learning rate",
         "ours": f"the notebook's rotation run ({args.preset} preset: {config['rotation']['epochs']} epochs, all four "
                 "rotations per image, warm-up and cosine schedule, the notebook's forward for this device)",
-        "repeats": repeats, "wall_minutes": (time.perf_counter() - started) / 60,
+        "repeats_asked": args.repeats, "repeats": repeats, "complete": False,
     }
+    for seed in range(args.repeats):
+        repeat = {}
+        repeats.append(repeat)
+        for pipeline in ("starter", "ours"):
+            repeat[pipeline] = race(pipeline, data, seed, args.target, 60 * args.cap_minutes, config["rotation"], device)
+            # Written after every race, so that an interrupted benchmark keeps the races it finished.
+            report["wall_minutes"] = (time.perf_counter() - started) / 60
+            nb.write_json(report, args.out)
+        print(" | ".join(f"{p}: {minutes_text(r, args.cap_minutes)} min" for p, r in repeat.items()), flush=True)
+    report["complete"] = True
     nb.write_json(report, args.out)
     print(f"written {args.out}")
     return report

@@ -148,3 +148,23 @@ def test_the_few_label_spread_in_the_report_is_the_widest_range_over_section_10s
     report = (tmp_path / "out" / "report.md").read_text()
     assert "The widest range is 10.0 points (layer4 from random, 100 per class)" in report
     assert "to 10.0 points between seeds" in report
+
+
+def test_the_time_to_accuracy_race_shows_every_finished_repeat_and_a_run_past_the_cap(tmp_path):
+    def starter_past_the_cap_and_stopped_in_the_second_repeat(record):
+        first = record["repeats"][0]
+        first["starter"].update(reached=False, minutes=None)
+        first["starter"]["history"][-1]["train_seconds"] = 60 * record["cap_minutes"] + 1
+        record.update(repeats=[first, {"starter": first["starter"]}], repeats_asked=2, complete=False)
+
+    done = generate_with_changed(tmp_path, "time_to_accuracy", starter_past_the_cap_and_stopped_in_the_second_repeat)
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "out" / "report.md").read_text()
+    race_table = report[report.index("| repeat | starter-style"):].split("\n\n")[0].splitlines()
+    assert len(race_table) == 3                          # header, rule and the one finished repeat
+    assert race_table[2].startswith(f"| 1 | > {record_cap(tmp_path):g} (best ")
+    assert "got there first in 1 of 1 repeats" in report and "stopped after 1 of the 2 repeats" in report
+
+
+def record_cap(tmp_path):
+    return json.loads((tmp_path / "results" / "time_to_accuracy.json").read_text())["cap_minutes"]

@@ -60,3 +60,22 @@ def test_bad_options_are_refused_with_a_clear_message(tiny_cifar, capsys, option
     with pytest.raises(SystemExit):
         run(tiny_cifar, *options)
     assert message in capsys.readouterr().err
+
+
+def test_an_interrupted_benchmark_keeps_the_races_it_finished(tiny_cifar, monkeypatch):
+    real_race, calls = time_to_accuracy.race, []
+
+    def race_then_interrupt(pipeline, *args, **kwargs):
+        calls.append(pipeline)
+        if len(calls) == 3:                                     # the second repeat's starter race
+            raise KeyboardInterrupt
+        return real_race(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(time_to_accuracy, "race", race_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_cifar, "--target", "0.01", "--repeats", "2")
+    saved = json.loads((tiny_cifar / "tta.json").read_text())
+    assert not saved["complete"] and saved["repeats_asked"] == 2
+    assert [set(repeat) for repeat in saved["repeats"]] == [{"starter", "ours"}]   # the first repeat, whole
+    report = run(tiny_cifar, "--target", "0.01", "--repeats", "1")
+    assert report["complete"] and json.loads((tiny_cifar / "tta.json").read_text())["complete"]

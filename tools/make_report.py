@@ -284,6 +284,32 @@ def speed_part(benchmark, precision, levers):
             "fast_over_stock": levers["results"][levers["notebook_path"]]["relative_to_stock_path"]}
 
 
+def time_to_accuracy_part(race):
+    """benchmarks/time_to_accuracy.py: every finished repeat's minutes to the target rotation accuracy."""
+    cap = race["cap_minutes"]
+
+    def minutes(run):
+        if run["reached"]:
+            return f"{run['minutes']:.1f} (epoch {run['epochs']})"
+        best = pct(max(epoch["test_acc"] for epoch in run["history"]))
+        if run["history"][-1]["train_seconds"] >= 60 * cap:
+            return f"> {cap:g} (best {best}% in {run['epochs']} epochs)"
+        return f"not reached in its {run['epochs']} epochs (best {best}%)"
+
+    finished = [repeat for repeat in race["repeats"] if set(repeat) == {"starter", "ours"}]
+    if not finished:
+        raise SystemExit("results/time_to_accuracy.json holds no finished repeat: run benchmarks/time_to_accuracy.py")
+    rows = [[str(i + 1), minutes(r["starter"]), minutes(r["ours"])] for i, r in enumerate(finished)]
+    first = sum(r["ours"]["reached"] and (not r["starter"]["reached"] or r["ours"]["minutes"] < r["starter"]["minutes"])
+                for r in finished)
+    stopped = "" if race["complete"] else f" The benchmark was stopped after {len(finished)} of the {race['repeats_asked']} repeats it was asked for."
+    machine = race["machine"]
+    return {"tta_target": pct(race["target"]), "tta_command": race["command"],
+            "tta_table": table(["repeat", "starter-style: training minutes", "ours: training minutes"], rows),
+            "tta_machine": f"{machine['cpu']}, {machine['threads']} threads, torch {machine['torch']}",
+            "tta_summary": f"The notebook's recipe got there first in {first} of {len(finished)} repeats.{stopped}"}
+
+
 def contrastive_part(contrastive, few, results, runs, claims):
     """Section 14: every starting point under every use of its weights, the pre-training runs, and
     the whole network fine-tuned from each new starting point (the SimCLR assignment's figures)."""
@@ -398,7 +424,8 @@ def fill(results):
               **stem_part(read(results, "stem"), runs, claims), **nette_part(read(results, "imagenette"), claims),
               **inside_part(read(results, "inside"), claims), **compute_part(read(results, "compute_matched"), rows, claims),
               **contrastive_part(read(results, "contrastive"), few, results, runs, claims),
-              **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers"))}
+              **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers")),
+              **time_to_accuracy_part(read(results, "time_to_accuracy"))}
     claims.verify()
     return fields, summary
 
