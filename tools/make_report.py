@@ -281,6 +281,8 @@ def speed_part(benchmark, precision, levers):
             "fp32_acc": pct(runs[1]["final_test_acc"]),
             "precision_speedup": runs[0]["mean_images_per_s"] / runs[1]["mean_images_per_s"],
             "levers_command": levers["command"],
+            "levers_ratios": " and ".join(f"{r['relative_to_starter']:.2f}x" for path, r in levers["results"].items()
+                                          if path.startswith(levers["notebook_path"])),
             "fast_over_stock": levers["results"][levers["notebook_path"]]["relative_to_stock_path"]}
 
 
