@@ -269,14 +269,19 @@ def confusion_part(confusion, claims):
             "easiest_classes": named(by_class[::-1][:3])}
 
 
+def machine_text(record):
+    """'AMD EPYC, 2 threads, torch 2.15.0' from a benchmark's results file."""
+    machine = record["machine"]
+    return f"{machine['cpu']}, {machine['threads']} threads, torch {machine['torch']}"
+
+
 def speed_part(benchmark, precision, levers):
     rows = [[kind, f"{r['starter']['images_per_s']:.0f}", f"{r['ours']['images_per_s']:.0f}", f"{r['speed-up']:.2f}x"]
             for kind, r in benchmark["results"].items()]
-    machine = benchmark["machine"]
     runs = list(precision["runs"].values())
     return {"speed_table": table(["training", "starter-style images/s", "ours images/s", "speed-up"], rows),
             "benchmark_command": benchmark["command"],
-            "benchmark_machine": f"{machine['cpu']}, {machine['threads']} threads, torch {machine['torch']}",
+            "benchmark_machine": machine_text(benchmark),
             "precision_command": precision["command"], "bf16_acc": pct(runs[0]["final_test_acc"]),
             "fp32_acc": pct(runs[1]["final_test_acc"]),
             "precision_speedup": runs[0]["mean_images_per_s"] / runs[1]["mean_images_per_s"],
@@ -305,10 +310,9 @@ def time_to_accuracy_part(race):
     first = sum(r["ours"]["reached"] and (not r["starter"]["reached"] or r["ours"]["minutes"] < r["starter"]["minutes"])
                 for r in finished)
     stopped = "" if race["complete"] else f" The benchmark was stopped after {len(finished)} of the {race['repeats_asked']} repeats it was asked for."
-    machine = race["machine"]
     return {"tta_target": pct(race["target"]), "tta_command": race["command"],
             "tta_table": table(["repeat", "starter-style: training minutes", "ours: training minutes"], rows),
-            "tta_machine": f"{machine['cpu']}, {machine['threads']} threads, torch {machine['torch']}",
+            "tta_machine": machine_text(race),
             "tta_summary": f"The notebook's recipe got there first in {first} of {len(finished)} repeats.{stopped}"}
 
 
