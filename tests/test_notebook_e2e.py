@@ -281,8 +281,8 @@ def test_sections_record_which_runs_were_loaded(smoke_run):
 
 def test_unknown_preset_stops_the_notebook_with_a_clear_message(smoke_run):
     tmp_path, parameters, _, _ = smoke_run
-    with pytest.raises(papermill.PapermillExecutionError, match="unknown PRESET 'quick'"):
-        execute(tmp_path, "bad.ipynb", **{**parameters, "PRESET": "quick"})
+    with pytest.raises(papermill.PapermillExecutionError, match="unknown PRESET 'fast'"):
+        execute(tmp_path, "bad.ipynb", **{**parameters, "PRESET": "fast"})
 
 
 def progress_outputs(notebook):
@@ -360,20 +360,18 @@ def test_dropping_the_injected_cell_keeps_every_output_and_the_parameters_record
 
 def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
     """The committed notebook as it is, run top to bottom with no papermill parameters, only the
-    data location (and the preset) edited in its parameters cell, the way a student would."""
+    data location (and the preset) edited in its parameters cell, the way a student would: Part I
+    alone, as the quick preset runs it, into the preset's own folder (OUT_DIR left at None)."""
     write_class_folder(tmp_path / "cifar", classes=[f"class{i}" for i in range(10)], n_train=30, n_test=10)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     cell = parameters_cell(notebook)
     source = cell.source.replace("DATA_DIR = None ", f"DATA_DIR = {str(tmp_path / 'cifar')!r} ")
     source = source.replace('PRESET = "real" ', 'PRESET = "smoke" ')
-    # The smoke run above covers a second seed and sections 11 and 14; here they would only add CI time.
-    source = source.replace("OVERRIDES = {} ", 'OVERRIDES = {"seeds": 1} ')
-    source = source.replace("STEM_SECTION = True ", "STEM_SECTION = False ")
-    source = source.replace("CONTRASTIVE_SECTION = True ", "CONTRASTIVE_SECTION = False ")
+    # The smoke run above covers a second seed and Parts II and III; here they would only add CI time.
+    source = source.replace("OVERRIDES = {} ", 'OVERRIDES = {"seeds": 1, "parts": ["I"]} ')
     values = assigned_values(source)
-    assert values["DATA_DIR"] == str(tmp_path / "cifar")
-    assert values["PRESET"] == "smoke" and values["OVERRIDES"] == {"seeds": 1}
-    assert values["STEM_SECTION"] is False and values["CONTRASTIVE_SECTION"] is False
+    assert values["DATA_DIR"] == str(tmp_path / "cifar") and values["OUT_DIR"] is None
+    assert values["PRESET"] == "smoke" and values["OVERRIDES"] == {"seeds": 1, "parts": ["I"]}
     cell.source = source
     for c in notebook.cells:            # a fresh start, as after Edit > Clear all outputs
         if c.cell_type == "code":
@@ -381,10 +379,15 @@ def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
     nbclient.NotebookClient(notebook, kernel_name="python3", timeout=900,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = printed(notebook)
-    for skipped in ("STEM_SECTION is False: section 11", "IMAGENETTE_DIR is None: section 12",
-                    "CONTRASTIVE_SECTION is False: section 14"):
-        assert text.count(f"{skipped} skipped") == 1
-    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    part_cells = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith("%%part ")]
+    assert len(part_cells) >= 20
+    assert text.count("not run: preset 'smoke' runs Part I\n") == len(part_cells)
+    assert all("".join(o.get("text", "") for o in c.outputs) == "not run: preset 'smoke' runs Part I\n"
+               for c in part_cells)
+    out = tmp_path / "runs" / "smoke"
+    assert not (tmp_path / "results").exists()
+    summary = json.loads((out / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["rows"]] == RUNS and summary["preset"] == "smoke"
-    assert not any((tmp_path / "results" / f"{name}.json").exists() for name in ("imagenette", "stem", "contrastive"))
-    assert all(r["device"] == "cpu" for r in json.loads((tmp_path / "results" / "rotation.json").read_text())["history"])
+    assert sorted(p.name for p in (out / "results").iterdir()) == sorted(
+        [f"{name}.json" for name in RUNS] + ["rotation_confusion.json", "summary.json"])
+    assert all(r["device"] == "cpu" for r in json.loads((out / "results" / "rotation.json").read_text())["history"])

@@ -316,6 +316,24 @@ def time_to_accuracy_part(race):
             "tta_summary": f"The notebook's recipe got there first in {first} of {len(finished)} repeats.{stopped}"}
 
 
+def presets_part(presets, claims):
+    """benchmarks/presets.py: Part I from a fresh start under the quick preset, every seed it ran."""
+    quick = sorted((e for e in presets["executions"] if e["preset"] == "quick"), key=lambda e: e["seed"])
+    if not quick:
+        raise SystemExit("results/presets.json holds no execution of the quick preset: run benchmarks/presets.py")
+    names = ("rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random")
+    rows = [[str(e["seed"]), f"{e['wall_minutes']:.1f}", *(f"{pct(e['final_test_acc'][n])}%" for n in names),
+             "yes" if e["all_met"] else "**no**"] for e in quick]
+    met = sum(e["all_met"] for e in quick)
+    claims.check(met == len(quick), "Speed: every seed of the quick preset meets the accuracies the assignment expects")
+    return {"quick_table": table(["seed", "minutes to the summary", "rotation", "layer4+fc from rotation",
+                                  "layer4+fc from random", "whole net from rotation", "whole net from random",
+                                  "all above the expected"], rows),
+            "quick_command": quick[-1]["command"], "quick_machine": machine_text(quick[-1]),
+            "quick_max_minutes": f"{max(e['wall_minutes'] for e in quick):.1f}",
+            "quick_seeds": len(quick)}
+
+
 def contrastive_part(contrastive, few, results, runs, claims):
     """Section 14: every starting point under every use of its weights, the pre-training runs, and
     the whole network fine-tuned from each new starting point (the SimCLR assignment's figures)."""
@@ -431,7 +449,8 @@ def fill(results):
               **inside_part(read(results, "inside"), claims), **compute_part(read(results, "compute_matched"), rows, claims),
               **contrastive_part(read(results, "contrastive"), few, results, runs, claims),
               **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers")),
-              **time_to_accuracy_part(read(results, "time_to_accuracy"))}
+              **time_to_accuracy_part(read(results, "time_to_accuracy")),
+              **presets_part(read(results, "presets"), claims)}
     claims.verify()
     return fields, summary
 
