@@ -168,3 +168,14 @@ def test_the_time_to_accuracy_race_shows_every_finished_repeat_and_a_run_past_th
 
 def record_cap(tmp_path):
     return json.loads((tmp_path / "results" / "time_to_accuracy.json").read_text())["cap_minutes"]
+
+
+def test_a_quick_seed_below_an_expected_accuracy_stops_the_generator_and_every_seed_gets_a_row(tmp_path):
+    def below(record):
+        record["executions"][1]["all_met"] = False
+    done = generate_with_changed(tmp_path, "presets", below)
+    assert done.returncode != 0 and "every seed of the quick preset meets" in done.stderr + done.stdout
+    report = (ROOT / "report.md").read_text()
+    seeds = [e["seed"] for e in json.loads((ROOT / "results" / "presets.json").read_text())["executions"]
+             if e["preset"] == "quick"]
+    assert len(seeds) == 3 and all(f"\n| {seed} | " in report for seed in seeds)
