@@ -39,6 +39,7 @@ NOTEBOOK = ROOT / "A4.ipynb"
 TARGETS = {"rotation": 0.78, "layer4_from_rotation": 0.60, "full_from_rotation": 0.80}
 RUN_CELLS = {"rotation": 'experiment.run("rotation"', "layer4": "layer4_runs = classification_runs(",
              "full": "full_runs = classification_runs("}
+RUNS = ("rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random")
 SUMMARY_CELL = 'results_dir / "summary.json"'   # the cell that writes the summary and prints its table
 
 
@@ -70,7 +71,7 @@ def measure(notebook, results_dir):
     wall_at_end = lambda text: (times[cell_index(notebook, text)][1] - first) / 60
     data_cell = cell_index(notebook, "data = load_data(")
     runs = {name: json.loads((results_dir / f"{name}.json").read_text())
-            for name in ("rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random")}
+            for name in RUNS}
     targets = {}
     for name, target in TARGETS.items():
         history = runs[name]["history"]
@@ -80,17 +81,16 @@ def measure(notebook, results_dir):
             "first_epoch_at_target": met[0]["epoch"] if met else None,
             "train_minutes_to_target": (sum(h["train_seconds"] for h in history[:met[0]["epoch"]]) / 60) if met else None,
             "wall_minutes_to_run_end": wall_at_end(RUN_CELLS[name.split("_")[0]]),
-            "epochs": len(history), "eval_flip": runs[name]["config"].get("eval_flip", False)}
+            "epochs": len(history), "eval_flip": runs[name]["config"].get("eval_flip", False)}   # absent: the real preset
     final = {name: run["history"][-1]["test_acc"] for name, run in runs.items()}
+    beats_random = {task: final[f"{kind}_from_rotation"] > final[f"{kind}_from_random"]
+                    for task, kind in (("task2", "layer4"), ("task3", "full"))}
     return {"wall_minutes": wall_at_end(SUMMARY_CELL),
             "data_minutes": (times[data_cell][1] - times[data_cell][0]) / 60,
             "train_minutes": sum(run["train_seconds"] for run in runs.values()) / 60,
             "final_test_acc": final, "targets": targets,
-            "rotation_beats_random": {task: final[f"{kind}_from_rotation"] > final[f"{kind}_from_random"]
-                                      for task, kind in (("task2", "layer4"), ("task3", "full"))},
-            "all_met": all(t["met"] for t in targets.values())
-                       and final["layer4_from_rotation"] > final["layer4_from_random"]
-                       and final["full_from_rotation"] > final["full_from_random"]}
+            "rotation_beats_random": beats_random,
+            "all_met": all(t["met"] for t in targets.values()) and all(beats_random.values())}
 
 
 def main(argv=None):

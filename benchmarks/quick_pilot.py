@@ -63,7 +63,7 @@ def main(argv=None):
         run = nb.train_run(spec["name"], model, data, task, scope, cfg, device, Path(args.checkpoints), seed=0,
                            retrain=True, log=lambda line: print(line, flush=True))
         mode = nb.run_precision(cfg, device)
-        flipped = {split: nb.evaluate(model, data, task, 500, mode, split, flip=True)[f"{split}_acc"]
+        flipped = {split: nb.evaluate(model, data, task, cfg["eval_batch_size"], mode, split, flip=True)[f"{split}_acc"]
                    for split in ("val", "test")}
         record = {"spec": spec, "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads()},
                   "wall_s": time.perf_counter() - started, "train_s": run["train_seconds"],

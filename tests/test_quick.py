@@ -1,5 +1,6 @@
 """The quick preset and what it rests on: Part I alone, the flip-only augmentation, evaluation with
 mirror images (rotation's 90 and 270 degrees trade places), and the parts a preset runs."""
+import dataclasses
 import json
 
 import pytest
@@ -26,7 +27,7 @@ def side_oracle(model, x, mode):
 
 def test_flip_evaluation_of_rotation_reads_a_mirrored_90_degrees_as_270(nb, monkeypatch):
     data = tiny_data(nb, n_test=6)
-    data = type(data)(**{**data.__dict__, "test_x": top_row_images(), "test_y": torch.zeros(6, dtype=torch.int64)})
+    data = dataclasses.replace(data, test_x=top_row_images(), test_y=torch.zeros(6, dtype=torch.int64))
     monkeypatch.setattr(nb, "forward", side_oracle)
     plain = nb.evaluate(torch.nn.Identity(), data, "rotation", 4, "fp32")
     flipped = nb.evaluate(torch.nn.Identity(), data, "rotation", 4, "fp32", flip=True)
