@@ -36,6 +36,9 @@ def executed(tmp_path):
             "full_from_random": [0.60, 0.75, 0.78]}
     results = tmp_path / "results"
     results.mkdir()
+    expected = {"rotation": 78, "layer4_from_rotation": 60, "full_from_rotation": 80}
+    (results / "summary.json").write_text(json.dumps({"rows": [{"name": name, "expected": expected.get(name)}
+                                                                for name in runs]}))
     for name, accuracies in runs.items():
         (results / f"{name}.json").write_text(json.dumps({"history": history(accuracies), "config": {"eval_flip": True},
                                                           "train_seconds": 60.0 * len(accuracies)}))
@@ -68,3 +71,12 @@ def test_all_met_needs_every_target_and_rotation_ahead_of_random_in_both_tasks(e
     assert presets.measure(notebook, results)["all_met"]
     (results / "full_from_random.json").write_text(json.dumps({"history": history([0.82]), "config": {}, "train_seconds": 60.0}))
     assert not presets.measure(notebook, results)["all_met"]
+
+
+def test_a_run_measured_after_its_last_epoch_alone_reaches_its_target_there(executed):
+    notebook, results = executed
+    measured_last = [{"epoch": 1, "train_seconds": 60.0}, {"epoch": 2, "test_acc": 0.61, "train_seconds": 60.0}]
+    (results / "layer4_from_rotation.json").write_text(json.dumps({"history": measured_last, "config": {}, "train_seconds": 120.0}))
+    layer4 = presets.measure(notebook, results)["targets"]["layer4_from_rotation"]
+    assert layer4["met"] and layer4["first_epoch_at_target"] == 2 and layer4["measured_epochs"] == 1
+    assert layer4["train_minutes_to_target"] == pytest.approx(2)

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import NOTEBOOK, tiny_data
+from conftest import NOTEBOOK, tiny_config, tiny_data
 
 
 def top_row_images(n=6, size=8):
@@ -55,6 +55,37 @@ def test_flip_evaluation_of_classes_averages_the_softmax_of_image_and_mirror(nb)
     assert metrics["test_loss"] != pytest.approx(nb.evaluate(model, data, "classes", 3, "fp32")["test_loss"], rel=1e-4)
 
 
+def measured_splits(nb, monkeypatch):
+    """The splits that nb.evaluate is asked for, in order, as the run asks."""
+    calls, evaluate = [], nb.evaluate
+
+    def counted(*args, **kwargs):
+        calls.append(args[5] if len(args) > 5 else kwargs.get("split", "test"))
+        return evaluate(*args, **kwargs)
+    monkeypatch.setattr(nb, "evaluate", counted)
+    return calls
+
+
+@pytest.mark.parametrize("every_epoch", [True, False])
+def test_a_run_measured_after_its_last_epoch_alone_evaluates_once_and_keeps_that_epoch(nb, tmp_path, monkeypatch,
+                                                                                     every_epoch):
+    data = tiny_data(nb, n_train=60, n_test=16).hold_out(4, seed=0)
+    calls, logged = measured_splits(nb, monkeypatch), []
+    run = nb.train_run("q", nb.build_resnet18(3), data, "classes", "all",
+                       tiny_config(nb, epochs=3, eval_every_epoch=every_epoch), torch.device("cpu"), tmp_path,
+                       log=logged.append, results_dir=tmp_path / "results")
+    measured = [True] * 3 if every_epoch else [False, False, True]
+    assert calls == ["test", "val"] * sum(measured)
+    assert [("test_loss" in r, "val_loss" in r) for r in run["history"]] == [(m, m) for m in measured]
+    assert ("held out: after the last epoch" in logged[0]) is not every_epoch
+    if not every_epoch:
+        # The one measured epoch is the checkpoint and the epoch of lowest test loss.
+        assert run["best"]["epoch"] == 3 and nb.at_lowest_test_loss(run) == (3, run["final"]["test_acc"])
+        assert torch.load(tmp_path / "q.best.pt", weights_only=True)["epoch"] == 3
+    nb.plot_curves({"q": run}, tmp_path / "curves.png", "q")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+
 def test_the_flip_augmentation_mirrors_some_images_and_leaves_the_rest_as_they_were(nb):
     x = torch.randn(64, 3, 8, 8)
     out = nb.augment_batch(x, "flip", torch.Generator().manual_seed(0))
@@ -70,9 +101,10 @@ def test_the_quick_preset_is_part_one_on_the_same_data_with_shorter_runs(nb):
         assert quick[field] == real[field]          # the whole data set and the same validation split
     for kind in ("rotation", "layer4", "full"):
         assert quick[kind]["epochs"] < real[kind]["epochs"] and quick[kind]["eval_flip"] is True
+        assert quick[kind]["eval_every_epoch"] is False
         # A field no preset of the real runs sets stays out of their configuration, so their
         # signatures (and the committed results that carry them) are unchanged.
-        assert "eval_flip" not in real[kind]
+        assert "eval_flip" not in real[kind] and "eval_every_epoch" not in real[kind]
 
 
 @pytest.mark.parametrize("parts, message", [(["II"], "Part I among them"), ("I", "must be a list"),
