@@ -329,10 +329,10 @@ def presets_part(presets, claims):
             for e in quick + by_preset["real"]]
     claims.check(all(e["all_met"] for e in quick), "Speed: every seed of the quick preset meets the accuracies the assignment expects")
     commands = [f"`{runs[-1]['command']}` ({machine_text(runs[-1])})" for runs in by_preset.values() if runs]
-    return {"quick_table": table(["preset", "seed", "minutes to the summary", "rotation", "layer4+fc from rotation",
+    return {"presets_table": table(["preset", "seed", "minutes to the summary", "rotation", "layer4+fc from rotation",
                                   "layer4+fc from random", "whole net from rotation", "whole net from random",
                                   "all above the expected"], rows),
-            "quick_commands": "; ".join(commands),
+            "presets_commands": "; ".join(commands),
             "quick_max_minutes": f"{max(e['wall_minutes'] for e in quick):.1f}",
             "quick_seeds": len(quick)}
 
