@@ -131,7 +131,7 @@ def test_a_fresh_clone_shows_the_contrastive_pretraining_from_its_committed_resu
 
 
 # Each method's committed fine-tuning runs, by prefix ("": every label; "fewN_": N labels per class) and kind.
-COMMITTED_FINE_TUNING = {method: {"": ("layer4", "full"), **{f"few{n}_": ("layer4", "full") for n in (20, 100, 400, 1000)}}
+COMMITTED_FINE_TUNING = {method: {"": ("layer4", "full"), **{f"few{n}_": ("layer4", "full") for n in (20, 100, 400, 500, 1000)}}
                          for method in ("simclr", "barlow")}
 
 
@@ -155,3 +155,37 @@ def test_a_fresh_clone_shows_the_fine_tuning_from_a_contrastive_encoder_from_the
         best = nb.load_checkpoint(ROOT / "checkpoints" / f"full_from_{method}.best.pt")
         assert best["model"]["fc.weight"].shape == (10, 512) and best["epoch"] == runs[f"full_from_{method}"]["best"]["epoch"]
         assert nb.same_run(runs[f"full_from_{method}"], best["signature"])
+
+
+def test_a_fresh_clone_shows_section_16s_freeze_depth_runs_from_the_committed_results(nb, monkeypatch):
+    """Every depth of section 16's table from the rotation trunk and from random weights, with Task
+    2's recipe: shown from the committed results (layer4+fc is Task 2's own run)."""
+    refuse_training(nb, monkeypatch, STALE)
+    config, logged = nb.resolve_preset("real"), []
+
+    class Committed:
+        seed = 0
+
+        def run(self, name, model, data, task, scope, kind):
+            return nb.train_run(name, model, data, task, scope, config[kind], **committed(logged.append))
+
+    runs = nb.freeze_depth_runs(Committed(), cifar10_sized(nb), ROOT / "checkpoints" / "rotation.best.pt",
+                                {"rotation": None, "random": None})
+    shown = [run for scope, by_init in runs.items() if scope != "layer4+fc" for run in by_init.values()]
+    assert len(shown) == 8 and all(nb.was_loaded(run) and run["config"] == config["layer4"] for run in shown)
+    assert len(logged) == 8 and all("] finished: last epoch" in line for line in logged)
+
+
+def test_a_fresh_clone_shows_section_16s_probes_from_the_committed_file(nb, monkeypatch):
+    """The probe at every depth of every network section 16 probes is in results/depth_probe.json,
+    for the networks and settings the notebook has now: a fresh clone computes none of them."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the committed probe file does not match this network: it would be probed again")
+
+    monkeypatch.setattr(nb, "depth_probe", refuse)
+    checkpoints = ROOT / "checkpoints"
+    networks = nb.probe_networks(10, checkpoints / "rotation.best.pt", checkpoints / "full_from_random.best.pt",
+                                 {m: checkpoints / f"{m}.trunk.pt" for m in ("simclr", "barlow")}, seed=0)
+    probes = nb.depth_probes(networks, cifar10_sized(nb), "fp32", ROOT / "results" / "depth_probe.json", nb.DEPTH_PROBE)
+    assert list(probes) == ["random", "rotation", "supervised", "simclr", "barlow"]
+    assert all(set(p["classes"]) == set(nb.PROBE_STAGES) for p in probes.values()) and probes["rotation"]["rotation"]

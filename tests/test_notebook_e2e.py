@@ -22,7 +22,7 @@ FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusi
            "stem_comparison", "stem_curves", "inside_curves", "inside_extreme_examples", "inside_filters",
            "inside_activations", "inside_cams", "inside_tsne", "inside_neighbours_supervised",
            "inside_neighbours_rotation", "contrastive_views", "contrastive_knn", "contrastive_curves",
-           "contrastive_finetuning", "contrastive_protocol", "compute_matched"]
+           "contrastive_finetuning", "contrastive_protocol", "compute_matched", "depth_probe", "freeze_depth"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 SEED_RUNS = RUNS + [f"{name}_seed1" for name in RUNS]    # the smoke preset's two seeds, 0 and 1
 
@@ -103,7 +103,8 @@ def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     before = json.loads(tmp_path.joinpath("state_mtimes.json").read_text())
     per_method = 1 + 2 + 2 * 2                 # pre-training, layer4 and full, two few-label counts of each
     few_labels = 2 * 2 * len(SETUPS)           # two counts, two seeds
-    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + 2 * per_method + 1   # + Imagenette, stem, section 15
+    freeze_depths = 2 * 4                      # section 16: four depths beside Task 2's, from rotation and random
+    assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + 2 * per_method + 1 + freeze_depths   # + Imagenette, stem, 15
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
     shown = len(before) - per_method                              # the second run leaves Barlow Twins out
     assert printed(second).count("] finished: last epoch") == shown   # one line a run, from its results file
@@ -391,3 +392,23 @@ def test_run_all_of_the_committed_notebook_as_on_colab(tmp_path):
     assert sorted(p.name for p in (out / "results").iterdir()) == sorted(
         [f"{name}.json" for name in RUNS] + ["rotation_confusion.json", "summary.json"])
     assert all(r["device"] == "cpu" for r in json.loads((out / "results" / "rotation.json").read_text())["history"])
+
+
+def test_section_16_probes_each_network_once_and_freezes_at_every_depth(smoke_run):
+    tmp_path, _, first, second = smoke_run
+    results = tmp_path / "out" / "results"
+    probes = json.loads((results / "depth_probe.json").read_text())
+    assert list(probes) == ["random", "rotation", "supervised", "simclr", "barlow"]
+    stages = ["stem", "layer1", "layer2", "layer3", "layer4"]
+    for name, probe in probes.items():
+        assert list(probe["classes"]) == stages and (probe["rotation"] is not None) == (name == "rotation")
+        assert all(0 <= probe["classes"][s]["test_acc"] <= 1 for s in stages)
+    assert printed(first).count("probed at every depth in") == 5
+    assert printed(second).count("probed before") == 4 and "probed at every depth in" not in printed(second)   # SimCLR alone
+    freeze = json.loads((results / "freeze_depth.json").read_text())
+    assert list(freeze["rows"]) == ["fc", "layer4+fc", "layer3..fc", "layer2..fc", "all"]
+    assert freeze["rows"]["layer4+fc"]["rotation"]["run"] == "layer4_from_rotation"      # Task 2's run itself
+    assert freeze["rows"]["layer3..fc"]["random"]["run"] == "freeze_layer3_from_random"
+    counts = list(freeze["trained_parameters"].values())
+    assert counts == sorted(counts) and counts[0] == 512 * 10 + 10
+    assert len(freeze["loaded_runs"]) == 2 + 8           # Task 2's two runs, then the eight of this section, all shown

@@ -179,3 +179,17 @@ def test_a_quick_seed_below_an_expected_accuracy_stops_the_generator_and_every_s
     seeds = [e["seed"] for e in json.loads((ROOT / "results" / "presets.json").read_text())["executions"]
              if e["preset"] == "quick"]
     assert len(seeds) == 3 and all(f"\n| `quick` | {seed} | " in report for seed in seeds)
+
+
+def test_a_rotation_network_whose_probe_peaks_at_layer4_stops_the_generator(tmp_path):
+    def peak_at_layer4(freeze):
+        freeze["depth_probe"]["rotation"]["layer4"] = 0.75           # above its layer2 (70.1%)
+    done = generate_with_changed(tmp_path, "freeze_depth", peak_at_layer4)
+    assert done.returncode != 0 and "depth: the rotation network's class probe peaks at an intermediate stage" in done.stderr
+
+
+def test_a_freeze_table_whose_lead_does_not_fall_with_the_whole_network_stops_the_generator(tmp_path):
+    def lead_kept(freeze):
+        freeze["rows"]["all"]["random"]["final_acc"] = 0.70         # the whole network from random: 81.2%
+    done = generate_with_changed(tmp_path, "freeze_depth", lead_kept)
+    assert done.returncode != 0 and "freeze: the lead stays large while anything is frozen" in done.stderr
