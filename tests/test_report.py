@@ -182,9 +182,9 @@ def test_a_quick_seed_below_an_expected_accuracy_stops_the_generator_and_every_s
 
 
 def test_a_rotation_network_whose_probe_peaks_at_layer4_stops_the_generator(tmp_path):
-    def peak_at_layer4(freeze):
-        freeze["depth_probe"]["rotation"]["layer4"] = 0.75           # above its layer2 (70.1%)
-    done = generate_with_changed(tmp_path, "freeze_depth", peak_at_layer4)
+    def peak_at_layer4(probes):
+        probes["rotation"]["classes"]["layer4"]["test_acc"] = 0.75     # above its layer2 (70.1%)
+    done = generate_with_changed(tmp_path, "depth_probe", peak_at_layer4)
     assert done.returncode != 0 and "depth: the rotation network's class probe peaks at an intermediate stage" in done.stderr
 
 

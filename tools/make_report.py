@@ -269,27 +269,25 @@ def compute_part(compute, rows_by_name, claims):
             "compute_passes": f"{matched['image_passes'] / 1e6:.2f}", "compute_seeds": seeds_sentence}
 
 
-STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")       # section 16's depths
 # The ImageNet-transfer report in the course materials (its figures, quoted, not measured here): ResNet18
 # at 224 px, trained from scratch on 5,000 CIFAR-10 images, and ImageNet weights frozen up to layer1
 # (its "Model A") or up to avgpool (its "Model B", a new head alone), each with an MLP head.
 TRANSFER_REPORT = {"scratch_5000": 72.8, "imagenet_layer2_up": 79.1, "imagenet_head_only": 49.1}
 
 
-def depth_part(freeze, few, claims):
-    """Section 16: the probe at every depth, the freeze-depth table, and the 500-per-class point of
-    Extra credit 1 beside the transfer report's figure."""
-    probe, rotation = freeze["depth_probe"], freeze["rotation_probe"]["rotation"]
+def depth_part(probes, freeze, few, claims):
+    """Section 16: the probe at every depth (`probes`: results/depth_probe.json), the freeze-depth
+    table, and the 500-per-class point of Extra credit 1 beside the transfer report's figure."""
+    stages = list(probes["rotation"]["classes"])           # stem, layer1 ... layer4, as the notebook wrote them
+    acc = lambda by_stage: [by_stage[s]["test_acc"] for s in stages]
     row = lambda accs: [f"**{pct(a)}%**" if a == max(accs) else f"{pct(a)}%" for a in accs]
-    probe_rows = [[name, *row([by_stage[s] for s in STAGES])] for name, by_stage in probe.items()]
-    probe_rows.append(["rotation network, predicting the rotation", *row([rotation[s] for s in STAGES])])
-    rot = [probe["rotation"][s] for s in STAGES]
-    peak = max(range(len(STAGES)), key=lambda i: rot[i])
-    claims.check(0 < peak < len(STAGES) - 1, "depth: the rotation network's class probe peaks at an intermediate stage")
-    claims.check(all(a <= b for a, b in zip([rotation[s] for s in STAGES], [rotation[s] for s in STAGES][1:])),
-                 "depth: the rotation probe rises with depth")
-    sup = [probe["supervised"][s] for s in STAGES]
-    rand = [probe["random"][s] for s in STAGES]
+    probe_rows = [[name, *row(acc(p["classes"]))] for name, p in probes.items()]
+    turns = acc(probes["rotation"]["rotation"])             # the rotation network, predicting the rotation
+    probe_rows.append(["rotation network, predicting the rotation", *row(turns)])
+    rot, sup, rand = (acc(probes[name]["classes"]) for name in ("rotation", "supervised", "random"))
+    peak = max(range(len(stages)), key=lambda i: rot[i])
+    claims.check(0 < peak < len(stages) - 1, "depth: the rotation network's class probe peaks at an intermediate stage")
+    claims.check(turns == sorted(turns), "depth: the rotation probe rises with depth")
     claims.check(rand == sorted(rand, reverse=True), "depth: the random network's probe falls with depth")
     claims.check(all(r > q for r, q in zip(rot, rand)), "depth: the rotation network is above random weights at every depth")
     rows, gaps = freeze["rows"], {}
@@ -305,18 +303,17 @@ def depth_part(freeze, few, claims):
     claims.check(sup == sorted(sup), "depth: the supervised probe rises with every stage")
     curves = few["curves"]
     point = {setup: next(p for p in curves[setup] if p["per_class"] == 500) for setup in SETUPS}
-    return {"probe_table": table(["test accuracy", *(f"after {s}" for s in STAGES)], probe_rows),
+    return {"probe_table": table(["test accuracy", *(f"after {s}" for s in stages)], probe_rows),
             "freeze_table": table(["trained (the rest frozen)", "parameters trained", "from rotation", "from random weights",
                                    "rotation - random"], freeze_rows),
             "freeze_epochs": freeze["recipe"]["epochs"], "freeze_lr": freeze["recipe"]["lr"],
-            "rot_peak_stage": STAGES[peak], "rot_peak": pct(rot[peak]), "rot_layer4": pct(rot[-1]),
-            "rot_drop": pct(rot[peak] - rot[-1]), "rot_rotation_stem": pct(rotation["stem"]),
-            "rot_rotation_layer4": pct(rotation["layer4"]), "sup_layer4": pct(sup[-1]), "sup_stem": pct(sup[0]),
+            "rot_peak_stage": stages[peak], "rot_peak": pct(rot[peak]), "rot_layer4": pct(rot[-1]),
+            "rot_drop": pct(rot[peak] - rot[-1]), "rot_rotation_stem": pct(turns[0]),
+            "rot_rotation_layer4": pct(turns[-1]), "sup_layer4": pct(sup[-1]), "sup_stem": pct(sup[0]),
             "rand_stem": pct(rand[0]), "rand_layer4": pct(rand[-1]),
-            "rot_layer3": pct(probe["rotation"]["layer3"]), "rand_layer3": pct(probe["random"]["layer3"]),
-            "sup_layer3": pct(probe["supervised"]["layer3"]),
+            "rot_layer3": pct(rot[stages.index("layer3")]), "rand_layer3": pct(rand[stages.index("layer3")]),
             "freeze_gaps": ", ".join(map(signed, gaps.values())), "freeze_scopes": ", ".join(f"`{s}`" for s in gaps),
-            "freeze_fc_rot": pct(rows["fc"]["rotation"]["final_acc"]), "freeze_fc_rand": pct(rows["fc"]["random"]["final_acc"]),
+            "freeze_fc_rot": pct(rows["fc"]["rotation"]["final_acc"]),
             "freeze_l2_rot": pct(rows["layer2..fc"]["rotation"]["final_acc"]), "freeze_all_gap": pct(whole),
             **{f"few500_{s}": mean_and_range([r["final_acc"] for r in point[s]["by_seed"]]) for s in SETUPS},
             **{f"transfer_{k}": v for k, v in TRANSFER_REPORT.items()}}
@@ -521,7 +518,7 @@ def fill(results):
               **speed_part(read(results, "benchmark"), precision, read(results, "speed_levers")),
               **time_to_accuracy_part(read(results, "time_to_accuracy")),
               **presets_part(read(results, "presets"), claims),
-              **depth_part(read(results, "freeze_depth"), few, claims)}
+              **depth_part(read(results, "depth_probe"), read(results, "freeze_depth"), few, claims)}
     claims.verify()
     return fields, summary
 
