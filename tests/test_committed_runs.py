@@ -58,7 +58,7 @@ def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_tra
             model = nb.make_classifier(init, 10, trunk, seed=seed)
             run = nb.train_run(f"{kind}_from_{init}{suffix}", model, data, "classes", scope, config[kind], **where)
             assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
-    assert len(logged) == 1 + sum(map(len, inits.values())) and all("] finished: last epoch" in line for line in logged)
+    assert not logged       # a run shown from its results file prints nothing; its cell says so once
 
 
 @pytest.mark.parametrize("seed", COMMITTED_FEW_LABEL_SEEDS)
@@ -87,7 +87,7 @@ def test_a_fresh_clone_shows_section_15s_run_from_the_committed_results_without_
     run = nb.train_run("full_matched_from_random", model, cifar10_sized(nb), "classes", "all", config["full_matched"],
                        **committed(logged.append))
     assert nb.was_loaded(run) and len(run["history"]) == config["full_matched"]["epochs"] == 55
-    assert len(logged) == 1 and "] finished: last epoch" in logged[0]
+    assert not logged
 
 
 def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(nb, monkeypatch):
@@ -104,7 +104,7 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
             model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "stem_rotation.best.pt", seed=0, stem="3x3")
             run = nb.train_run(f"stem_{kind}_from_{init}", model, data, "classes", scope, config[f"stem_{kind}"], **where)
             assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
-    assert len(logged) == 5 and all("] finished: last epoch" in line for line in logged)
+    assert not logged
 
 
 @pytest.mark.parametrize("method", ["simclr", "barlow"])
@@ -127,7 +127,7 @@ def test_a_fresh_clone_shows_the_contrastive_pretraining_from_its_committed_resu
         assert nb.make_classifier(method, 10, committed_trunk).trunk_source["init"] == method
     finally:
         nb.OWN_TASKS.clear()
-    assert len(logged) == 1 and "] finished: last epoch" in logged[0]
+    assert not logged
 
 
 # Each method's committed fine-tuning runs, by prefix ("": every label; "fewN_": N labels per class) and kind.
@@ -173,7 +173,7 @@ def test_a_fresh_clone_shows_section_16s_freeze_depth_runs_from_the_committed_re
                                 {"rotation": None, "random": None})
     shown = [run for scope, by_init in runs.items() if scope != "layer4+fc" for run in by_init.values()]
     assert len(shown) == 8 and all(nb.was_loaded(run) and run["config"] == config["layer4"] for run in shown)
-    assert len(logged) == 8 and all("] finished: last epoch" in line for line in logged)
+    assert not logged
 
 
 def test_a_fresh_clone_shows_section_16s_probes_from_the_committed_file(nb, monkeypatch):

@@ -172,7 +172,7 @@ def test_an_epoch_visits_each_image_once_and_drops_only_a_tiny_tail(nb):
         batches = list(nb.train_batches(data.train_x, labels, batch_size, data.mean, data.std,
                                         torch.Generator().manual_seed(0)))
         seen = torch.cat([y for _, y in batches])
-        assert len(batches) == nb.steps_per_epoch(n, batch_size)
+        assert len(batches) == len(nb.batch_starts(n, batch_size))
         assert len(set(seen.tolist())) == len(seen)            # no image twice
         assert n - len(seen) < max(2, batch_size // 2)         # only a tail too small for BatchNorm
 
@@ -216,6 +216,30 @@ def test_repeated_subset_is_whole_copies_of_the_labelled_images(nb):
     assert torch.equal(epoch.train_y[:12], data.train_y[labelled])
     assert torch.equal(epoch.test_x, data.test_x) and torch.equal(epoch.test_y, data.test_y)
     assert len(nb.repeat_to(labelled, 5)) == 12                        # never cut below one copy
+
+
+def test_each_seed_trains_on_its_own_few_label_subsets_and_reuses_its_own_task_runs(nb, tmp_path, monkeypatch):
+    data = tiny_data(nb, n_train=60, n_classes=3)
+    trained = []     # (seed, per_class, kind, training labels' images, trunk) of every call
+
+    def recorded(experiment, kind, scope, subset, trunk, name_prefix=""):
+        trained.append((experiment.seed, name_prefix, kind, subset.train_x, trunk))
+        return {init: {"name": f"{name_prefix}{kind}_from_{init}"} for init in nb.INITS}
+
+    monkeypatch.setattr(nb, "classification_runs", recorded)
+    experiment = nb.Experiment({}, torch.device("cpu"), tmp_path, tmp_path)
+    few_cfg = {"per_class": [2, 5, 20], "min_epoch_images": 30}      # 20 per class: every training image
+    by_seed = {seed: nb.few_label_runs_of_seed(experiment.for_seed(seed), data, few_cfg, f"trunk{seed}",
+                                               {"rotation": "r", "layer4_from_rotation": f"task2 seed {seed}"})
+               for seed in (0, 1)}
+    for seed, prefix, kind, images, trunk in trained:
+        own = nb.few_label_data(data, int(prefix[3:-1]), 30, seed).train_x
+        assert torch.equal(images, own) and trunk == f"trunk{seed}"
+    subsets = {(seed, prefix): images for seed, prefix, _, images, _ in trained}
+    assert not torch.equal(subsets[0, "few2_"], subsets[1, "few2_"])   # another seed, other images
+    assert len(trained) == 2 * 2 * 2                                     # 2 seeds x 2 counts x 2 scopes
+    assert by_seed[1][20] == {"layer4_from_rotation": "task2 seed 1"}
+    assert set(by_seed[0][5]) == {f"{k}_from_{i}" for k in ("layer4", "full") for i in nb.INITS}
 
 
 def test_val_folder_serves_as_held_out_split(nb, tmp_path):
