@@ -37,13 +37,13 @@ def main():
     config = nb.resolve_preset("real")
     data = nb.load_data(args.data, None, args.cache, 10).hold_out(config["cifar_val_per_class"], seed=0)
     device = torch.device("cpu")
-    nb.OWN_TASKS.update({m: nb.ContrastiveObjective.of(m, config["contrastive"]) for m in args.methods})
     started, rows = time.perf_counter(), {}
     for method in args.methods:
         for lr in args.lrs:
             cfg = {**config[method], "epochs": args.epochs, "lr": lr, "warmup_epochs": args.warmup}
             folder = ROOT / "checkpoints" / "pilot"
-            run = nb.train_run(method, nb.ContrastiveNet(nb.OWN_TASKS[method].head, seed=0), data, method, "all",
+            objective = nb.ContrastiveObjective.of(method, config["contrastive"])
+            run = nb.train_run(method, nb.ContrastiveNet(objective.head, seed=0), data, objective, "all",
                                cfg, device, folder, seed=0, retrain=True)
             shutil.rmtree(folder, ignore_errors=True)
             rows[f"{method} lr {lr:g}"] = {

@@ -115,18 +115,15 @@ def test_a_fresh_clone_shows_the_contrastive_pretraining_from_its_committed_resu
     refuse_training(nb, monkeypatch, STALE)
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
     where = committed(logged.append)
-    nb.OWN_TASKS[method] = nb.ContrastiveObjective.of(method, config["contrastive"])
-    try:
-        model = nb.ContrastiveNet(nb.OWN_TASKS[method].head, seed=0)
-        run = nb.train_run(method, model, data, method, "all", config[method], needs_weights=False, **where)
-        assert nb.was_loaded(run) and len(run["history"]) == config[method]["epochs"]
-        committed_trunk = ROOT / "checkpoints" / f"{method}.trunk.pt"
-        written = committed_trunk.stat().st_mtime_ns
-        assert nb.trunk_file(run, ROOT / "checkpoints") == committed_trunk
-        assert committed_trunk.stat().st_mtime_ns == written               # the committed file, not rewritten
-        assert nb.make_classifier(method, 10, committed_trunk).trunk_source["init"] == method
-    finally:
-        nb.OWN_TASKS.clear()
+    objective = nb.ContrastiveObjective.of(method, config["contrastive"])
+    model = nb.ContrastiveNet(objective.head, seed=0)
+    run = nb.train_run(method, model, data, objective, "all", config[method], needs_weights=False, **where)
+    assert nb.was_loaded(run) and len(run["history"]) == config[method]["epochs"]
+    committed_trunk = ROOT / "checkpoints" / f"{method}.trunk.pt"
+    written = committed_trunk.stat().st_mtime_ns
+    assert nb.trunk_file(run, ROOT / "checkpoints") == committed_trunk
+    assert committed_trunk.stat().st_mtime_ns == written               # the committed file, not rewritten
+    assert nb.make_classifier(method, 10, committed_trunk).trunk_source["init"] == method
     assert not logged
 
 

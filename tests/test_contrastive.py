@@ -136,77 +136,66 @@ def test_the_simclr_model_returns_features_and_embeddings(nb):
 
 
 def contrastive_run(nb, tmp_path, method, settings=SETTINGS, epochs=2):
-    nb.OWN_TASKS[method] = nb.ContrastiveObjective.of(method, settings)
+    objective = nb.ContrastiveObjective.of(method, settings)
     data = tiny_data(nb, n_train=48, n_test=16, n_classes=3).hold_out(2, seed=0)
     cfg = tiny_config(nb, epochs=epochs, batch_size=8, eval_batch_size=8)
-    model = nb.ContrastiveNet(nb.OWN_TASKS[method].head)
-    run = nb.train_run(method, model, data, method, "all", cfg, CPU, tmp_path, log=quiet, results_dir=tmp_path)
+    model = nb.ContrastiveNet(objective.head)
+    run = nb.train_run(method, model, data, objective, "all", cfg, CPU, tmp_path, log=quiet, results_dir=tmp_path)
     return run, model, data, cfg
 
 
 @pytest.mark.parametrize("method", ["simclr", "barlow"])
 def test_a_contrastive_run_trains_through_the_one_loop_and_records_its_objective(nb, tmp_path, method):
     run, model, data, cfg = contrastive_run(nb, tmp_path, method)
-    try:
-        assert len(run["history"]) == 2 and run["objective"]["method"] == method
-        record = run["history"][-1]
-        assert 0 <= record["train_acc"] <= 1 and 0 <= record["test_acc"] <= 1 and 0 <= record["val_acc"] <= 1
-        assert run["best"]["val_loss"] == min(r["val_loss"] for r in run["history"])
-        # the kNN monitor is knn_accuracy of the encoder's features, test against training images
-        best = torch.load(tmp_path / f"{method}.best.pt", weights_only=True)
-        assert set(k.split(".")[0] for k in best["model"]) == {"encoder", "head"}
-        encoder = nb.ContrastiveNet(nb.OWN_TASKS[method].head)
-        encoder.load_state_dict(best["model"])
-        bank = nb.pooled_features(encoder.encoder, data.train_x, data, 8, "fp32")
-        test = nb.pooled_features(encoder.encoder, data.test_x, data, 8, "fp32")
-        assert run["best"]["test_acc"] == pytest.approx(nb.knn_accuracy(bank, data.train_y, test, data.test_y, k=3))
-        # a changed loss setting is another run: not shown finished from the old results file
-        changed = {**SETTINGS, "simclr_temperature": 0.2, "barlow_lambda": 0.01}
-        nb.OWN_TASKS[method] = nb.ContrastiveObjective.of(method, changed)
-        files = nb.RunFiles(method, nb.run_signature(method, method, "all", cfg, data, 0),
-                            tmp_path, tmp_path)
-        assert files.finished_record(needs_weights=False) is None
-        nb.OWN_TASKS[method] = nb.ContrastiveObjective.of(method, SETTINGS)
-        files = nb.RunFiles(method, nb.run_signature(method, method, "all", cfg, data, 0),
-                            tmp_path, tmp_path)
-        assert files.finished_record(needs_weights=False) is not None
-    finally:
-        nb.OWN_TASKS.clear()
+    assert len(run["history"]) == 2 and run["task"] == method and run["objective"]["method"] == method
+    record = run["history"][-1]
+    assert 0 <= record["train_acc"] <= 1 and 0 <= record["test_acc"] <= 1 and 0 <= record["val_acc"] <= 1
+    assert run["best"]["val_loss"] == min(r["val_loss"] for r in run["history"])
+    # the kNN monitor is knn_accuracy of the encoder's features, test against training images
+    best = torch.load(tmp_path / f"{method}.best.pt", weights_only=True)
+    assert set(k.split(".")[0] for k in best["model"]) == {"encoder", "head"} and best["task"] == method
+    encoder = nb.ContrastiveNet(SETTINGS[f"{method}_head"])
+    encoder.load_state_dict(best["model"])
+    bank = nb.pooled_features(encoder.encoder, data.train_x, data, 8, "fp32")
+    test = nb.pooled_features(encoder.encoder, data.test_x, data, 8, "fp32")
+    assert run["best"]["test_acc"] == pytest.approx(nb.knn_accuracy(bank, data.train_y, test, data.test_y, k=3))
+    # a changed loss setting is another run: not shown finished from the old results file
+    for settings, shown in (({**SETTINGS, "simclr_temperature": 0.2, "barlow_lambda": 0.01}, False), (SETTINGS, True)):
+        objective = nb.ContrastiveObjective.of(method, settings)
+        files = nb.RunFiles(method, nb.run_signature(method, objective, "all", cfg, data, 0), tmp_path, tmp_path)
+        assert (files.finished_record(needs_weights=False) is not None) == shown
 
 
 def test_a_contrastive_runs_schedule_ends_at_zero_with_a_last_partial_batch(nb, tmp_path):
-    nb.OWN_TASKS["simclr"] = nb.ContrastiveObjective.of("simclr", SETTINGS)
+    objective = nb.ContrastiveObjective.of("simclr", SETTINGS)
     data = tiny_data(nb, n_train=52, n_test=16, n_classes=3).hold_out(2, seed=0)   # 46 = 5 x 8 + 6
     cfg = tiny_config(nb, epochs=2, batch_size=8, eval_batch_size=8)
-    batches = list(nb.contrastive_batches(nb.OWN_TASKS["simclr"], data.train_x, 8, data, torch.Generator()))
+    batches = list(nb.contrastive_batches(objective, data.train_x, 8, data, torch.Generator()))
     assert [len(x) // 2 for x, _ in batches] == [8] * 5 + [6]            # the views of every image
-    run = nb.train_run("simclr", nb.ContrastiveNet([32, 16]), data, "simclr", "all", cfg, CPU, tmp_path, log=quiet)
+    run = nb.train_run("simclr", nb.ContrastiveNet([32, 16]), data, objective, "all", cfg, CPU, tmp_path, log=quiet)
     assert run["history"][-1]["lr_end"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_a_classifier_starts_from_the_contrastive_encoder_with_a_new_head(nb, tmp_path):
     run, model, data, _ = contrastive_run(nb, tmp_path, "simclr", epochs=1)
-    try:
-        path = nb.trunk_file(run, tmp_path)
-        assert path.stat().st_size < 0.6 * (tmp_path / "simclr.best.pt").stat().st_size      # half precision
-        trunk = torch.load(path, weights_only=True)
-        assert trunk["task"] == "simclr" and trunk["model"]["conv1.weight"].dtype == torch.float16
-        classifier = nb.make_classifier("simclr", 3, path)
-        for key, value in classifier.state_dict().items():
-            if not key.startswith("fc."):        # the trunk is the encoder's, rounded to half precision
-                assert torch.equal(value, model.encoder.state_dict()[key].half().to(value.dtype)), key
-        assert classifier.fc.weight.shape == (3, 512)
-        assert classifier.trunk_source == {"init": "simclr", "trunk_sha1": nb.trunk_fingerprint(trunk["model"])}
-        assert nb.trunk_file(run, tmp_path) == path                    # the matching file is kept
-        with pytest.raises(ValueError, match="not a barlow run"):
-            nb.make_classifier("barlow", 3, path)
-        with pytest.raises(ValueError, match="not a imagenet run"):
-            nb.make_classifier("imagenet", 3, path)
-        with pytest.raises(ValueError, match="unknown initialisation"):
-            nb.make_classifier("imagenet21k", 3, path)
-        assert set(nb.CONTRASTIVE_METHODS) <= set(nb.PRETRAINED_INITS)  # every method's encoder can start one
-    finally:
-        nb.OWN_TASKS.clear()
+    path = nb.trunk_file(run, tmp_path)
+    assert path.stat().st_size < 0.6 * (tmp_path / "simclr.best.pt").stat().st_size      # half precision
+    trunk = torch.load(path, weights_only=True)
+    assert trunk["task"] == "simclr" and trunk["model"]["conv1.weight"].dtype == torch.float16
+    classifier = nb.make_classifier("simclr", 3, path)
+    for key, value in classifier.state_dict().items():
+        if not key.startswith("fc."):        # the trunk is the encoder's, rounded to half precision
+            assert torch.equal(value, model.encoder.state_dict()[key].half().to(value.dtype)), key
+    assert classifier.fc.weight.shape == (3, 512)
+    assert classifier.trunk_source == {"init": "simclr", "trunk_sha1": nb.trunk_fingerprint(trunk["model"])}
+    assert nb.trunk_file(run, tmp_path) == path                    # the matching file is kept
+    with pytest.raises(ValueError, match="not a barlow run"):
+        nb.make_classifier("barlow", 3, path)
+    with pytest.raises(ValueError, match="not a imagenet run"):
+        nb.make_classifier("imagenet", 3, path)
+    with pytest.raises(ValueError, match="unknown initialisation"):
+        nb.make_classifier("imagenet21k", 3, path)
+    assert set(nb.CONTRASTIVE_METHODS) <= set(nb.PRETRAINED_INITS)  # every method's encoder can start one
 
 
 def test_without_a_connection_the_imagenet_initialisation_is_skipped_with_its_reason(nb, tmp_path, monkeypatch):
@@ -295,7 +284,8 @@ def test_the_contrastive_settings_are_checked(nb):
     assert good["contrastive"]["knn_k"] == 7 and good["contrastive"]["simclr_head"] == [32, 16]
     for change, message in (({"knn_k": 0}, "knn_k"), ({"crop_area": [0.5, 0.2]}, "crop_area"),
                             ({"simclr_head": []}, "simclr_head"), ({"simclr_temperature": 0}, "temperature"),
-                            ({"barlow_lambda": -1}, "barlow_lambda"), ({"blur": 0.5}, "exactly the fields")):
+                            ({"barlow_lambda": -1}, "barlow_lambda"), ({"blur": 0.5}, "unknown key 'blur'"),
+                            ({"crop_area": [0.2, "1"]}, "crop_area")):
         with pytest.raises(ValueError, match=message):
             nb.resolve_preset("smoke", {"contrastive": change})
     with pytest.raises(ValueError, match="must be a dict"):

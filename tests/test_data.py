@@ -156,7 +156,7 @@ def test_training_batches_use_the_runs_augmentation(nb):
     data = tiny_data(nb, n_train=32)
     batches = {augment: next(nb.batches_for("classes", tiny_config(nb, augment=augment), data,
                                             torch.Generator().manual_seed(0)))[0]
-               for augment in nb.AUGMENTATIONS}
+               for augment in nb.OPTIONS["augment"]}
     # Pad-and-crop only moves pixels; a resized crop blends neighbours into new values.
     held = set(nb.normalize(data.train_x, data.mean, data.std).unique().tolist())
     assert set(batches["pad-crop"].unique().tolist()) <= held

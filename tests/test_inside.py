@@ -30,7 +30,7 @@ def test_feature_maps_are_the_networks_own_and_have_the_stock_sizes(nb):
     x = torch.randn(2, 3, 32, 32)
     maps = nb.feature_maps(model, x)
     assert {k: tuple(v.shape[1:]) for k, v in maps.items()} == {
-        "layer1": (64, 8, 8), "layer2": (128, 4, 4), "layer3": (256, 2, 2), "layer4": (512, 1, 1)}
+        "stem": (64, 8, 8), "layer1": (64, 8, 8), "layer2": (128, 4, 4), "layer3": (256, 2, 2), "layer4": (512, 1, 1)}
     with torch.no_grad():                        # pooling layer4's map and applying fc gives the logits
         assert torch.allclose(model.fc(maps["layer4"].mean((2, 3))), model(x), atol=1e-4)
 

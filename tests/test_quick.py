@@ -109,7 +109,7 @@ def test_the_quick_preset_is_part_one_on_the_same_data_with_shorter_runs(nb):
 
 @pytest.mark.parametrize("parts", [["II"], "I", ["I", "IV"], ["I", "III"], ["II", "I"]])
 def test_parts_other_than_a_run_of_parts_from_part_one_are_refused(nb, parts):
-    with pytest.raises(ValueError, match=r"parts must be \["):
+    with pytest.raises(ValueError, match="parts must be"):
         nb.resolve_preset("smoke", {"parts": parts})
     assert nb.resolve_preset("smoke", {"parts": ["I", "II"]})["parts"] == ["I", "II"]
 

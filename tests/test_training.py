@@ -192,16 +192,16 @@ def test_presets_and_overrides_are_checked(nb):
     assert nb.resolve_preset("real")["rotation"] == real["rotation"]   # overrides left the preset alone
     with pytest.raises(ValueError, match="unknown PRESET 'fast'.*real.*smoke"):
         nb.resolve_preset("fast")
-    with pytest.raises(ValueError, match="unknown OVERRIDES key 'rotaton'"):
+    with pytest.raises(ValueError, match="unknown key 'rotaton' in OVERRIDES; valid keys"):
         nb.resolve_preset("real", {"rotaton": {"epochs": 3}})
-    with pytest.raises(ValueError, match="unknown field.*'epoch'.*valid fields"):
+    with pytest.raises(ValueError, match="unknown key 'epoch' in OVERRIDES.rotation; valid keys"):
         nb.resolve_preset("real", {"rotation": {"epoch": 3}})
     with pytest.raises(ValueError, match="unknown rotation_mode"):
         nb.resolve_preset("real", {"rotation": {"rotation_mode": "some"}})
     assert nb.resolve_preset("real", '{"rotation": {"epochs": 4}}')["rotation"]["epochs"] == 4
     with pytest.raises(ValueError, match="OVERRIDES is not valid JSON"):
         nb.resolve_preset("real", "{rotation: 4")
-    with pytest.raises(ValueError, match="rotation.epochs must be of type int, got '5'"):
+    with pytest.raises(ValueError, match="OVERRIDES.rotation.epochs must be of type int, got '5'"):
         nb.resolve_preset("real", {"rotation": {"epochs": "5"}})
     with pytest.raises(ValueError, match="full.nesterov must be of type bool"):
         nb.resolve_preset("real", {"full": {"nesterov": 1}})
@@ -213,17 +213,19 @@ def test_presets_and_overrides_are_checked(nb):
         nb.resolve_preset("real", {"full": {"precision": "fp8"}})
     few = nb.resolve_preset("real", {"few_labels": {"per_class": [10, 50]}})["few_labels"]
     assert few == {"per_class": [10, 50], "min_epoch_images": real["few_labels"]["min_epoch_images"]}
-    with pytest.raises(ValueError, match="per_class must be a list of positive integers"):
+    with pytest.raises(ValueError, match=r"few_labels.per_class\[0\] must be a positive integer, got 0"):
         nb.resolve_preset("real", {"few_labels": {"per_class": [0, 20]}})
-    with pytest.raises(ValueError, match="per_class must be a list of positive integers"):
+    with pytest.raises(ValueError, match="few_labels.per_class must be of type list, got 20"):
         nb.resolve_preset("real", {"few_labels": {"per_class": 20}})
-    with pytest.raises(ValueError, match="few_labels needs exactly the fields"):
+    with pytest.raises(ValueError, match="unknown key 'per_klass' in OVERRIDES.few_labels"):
         nb.resolve_preset("real", {"few_labels": {"per_klass": [20]}})
-    with pytest.raises(ValueError, match="min_epoch_images must be a positive integer"):
+    with pytest.raises(ValueError, match="few_labels.min_epoch_images must be of type int"):
         nb.resolve_preset("real", {"few_labels": {"min_epoch_images": 2.5}})
+    with pytest.raises(ValueError, match="OVERRIDES must be a dict"):
+        nb.resolve_preset("real", "[1, 2]")
     for field in ("cifar_val_per_class", "imagenette_val_per_class", "seeds"):
-        for bad in (0, "3", True):
-            with pytest.raises(ValueError, match=f"{field} must be a positive integer"):
+        for bad, message in ((0, "must be a positive integer, got 0"), ("3", "must be of type int"), (True, "must be of type int")):
+            with pytest.raises(ValueError, match=f"{field} {message}"):
                 nb.resolve_preset("real", {field: bad})
     assert real["seeds"] == 3 and nb.resolve_preset("real", {"seeds": 1})["seeds"] == 1
     assert nb.resolve_preset("real", {"cifar_val_per_class": 50})["cifar_val_per_class"] == 50
