@@ -96,12 +96,12 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
     config, data, logged = nb.resolve_preset("real"), cifar10_sized(nb), []
     where = committed(logged.append)
     torch.manual_seed(0)
-    rotation = nb.train_run("stem_rotation", nb.build_resnet18(4, "3x3"), data, "rotation", "all",
+    rotation = nb.train_run("stem_rotation", nb.build_resnet18(4, nb.stem_3x3), data, "rotation", "all",
                             config["stem_rotation"], needs_weights=True, **where)
     assert nb.was_loaded(rotation) and rotation["config"] == config["rotation"]    # like for like
     for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
         for init in ("rotation", "random"):
-            model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "stem_rotation.best.pt", seed=0, stem="3x3")
+            model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "stem_rotation.best.pt", seed=0, stem=nb.stem_3x3)
             run = nb.train_run(f"stem_{kind}_from_{init}", model, data, "classes", scope, config[f"stem_{kind}"], **where)
             assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
     assert not logged

@@ -16,7 +16,7 @@ def quiet(*args):
     pass
 
 
-def trained_model(nb, num_classes=3, stem="imagenet"):
+def trained_model(nb, num_classes=3, stem=None):
     torch.manual_seed(0)
     model = nb.build_resnet18(num_classes, stem)
     with torch.no_grad():                      # BatchNorm statistics away from their initial values
@@ -119,7 +119,7 @@ def test_a_finished_runs_network_is_loaded_only_from_its_own_checkpoint(nb, tmp_
 
 
 def test_class_activation_maps_average_to_the_logits_less_the_bias(nb):
-    model = trained_model(nb, num_classes=4, stem="3x3")                   # layer4's map is 2x2
+    model = trained_model(nb, num_classes=4, stem=nb.stem_3x3)                   # layer4's map is 2x2
     x = torch.randn(3, 3, 32, 32)
     maps, logits = nb.class_activation_maps(model, x)
     assert maps.shape == (3, 4, 2, 2)
