@@ -50,14 +50,14 @@ def test_a_fresh_clone_shows_tasks_1_to_3_from_the_committed_results_without_tra
     torch.manual_seed(seed)
     rotation = nb.train_run(f"rotation{suffix}", nb.build_resnet18(4), data, "rotation", "all", config["rotation"],
                             needs_weights=True, **where)
-    assert nb.was_loaded(rotation) and rotation["seed"] == seed
+    assert rotation["loaded"] and rotation["seed"] == seed
     assert seed == 0 or nb.load_checkpoint(trunk)["model"]["fc.weight"].dtype == torch.float16   # kept in half precision
     inits = COMMITTED_TASK_RUNS[seed]
     for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
         for init in inits[kind]:
             model = nb.make_classifier(init, 10, trunk, seed=seed)
             run = nb.train_run(f"{kind}_from_{init}{suffix}", model, data, "classes", scope, config[kind], **where)
-            assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
+            assert run["loaded"] and run["final"]["test_acc"] > 0.5
     assert not logged       # a run shown from its results file prints nothing; its cell says so once
 
 
@@ -75,7 +75,7 @@ def test_a_fresh_clone_shows_the_few_label_runs_from_the_committed_results_witho
                 model = nb.make_classifier(init, 10, trunk, seed=seed)
                 run = nb.train_run(f"few{per_class}_{kind}_from_{init}{suffix}", model, cifar10_sized(nb, n_train),
                                    "classes", scope, config[kind], **where)
-                shown += nb.was_loaded(run)
+                shown += run["loaded"]
     assert few["per_class"][-1] * 10 == 45_000 and shown == 4 * (len(few["per_class"]) - 1)
 
 
@@ -86,7 +86,7 @@ def test_a_fresh_clone_shows_section_15s_run_from_the_committed_results_without_
     model = nb.make_classifier("random", 10, ROOT / "checkpoints" / "rotation.best.pt", seed=0)
     run = nb.train_run("full_matched_from_random", model, cifar10_sized(nb), "classes", "all", config["full_matched"],
                        **committed(logged.append))
-    assert nb.was_loaded(run) and len(run["history"]) == config["full_matched"]["epochs"] == 55
+    assert run["loaded"] and len(run["history"]) == config["full_matched"]["epochs"] == 55
     assert not logged
 
 
@@ -98,12 +98,12 @@ def test_a_fresh_clone_shows_the_stem_sections_committed_runs_without_training(n
     torch.manual_seed(0)
     rotation = nb.train_run("stem_rotation", nb.build_resnet18(4, nb.stem_3x3), data, "rotation", "all",
                             config["stem_rotation"], needs_weights=True, **where)
-    assert nb.was_loaded(rotation) and rotation["config"] == config["rotation"]    # like for like
+    assert rotation["loaded"] and rotation["config"] == config["rotation"]    # like for like
     for kind, scope in (("layer4", "layer4+fc"), ("full", "all")):
         for init in ("rotation", "random"):
             model = nb.make_classifier(init, 10, ROOT / "checkpoints" / "stem_rotation.best.pt", seed=0, stem=nb.stem_3x3)
             run = nb.train_run(f"stem_{kind}_from_{init}", model, data, "classes", scope, config[f"stem_{kind}"], **where)
-            assert nb.was_loaded(run) and run["final"]["test_acc"] > 0.5
+            assert run["loaded"] and run["final"]["test_acc"] > 0.5
     assert not logged
 
 
@@ -118,7 +118,7 @@ def test_a_fresh_clone_shows_the_contrastive_pretraining_from_its_committed_resu
     objective = nb.ContrastiveObjective.of(method, config["contrastive"])
     model = nb.ContrastiveNet(objective.head, seed=0)
     run = nb.train_run(method, model, data, objective, "all", config[method], needs_weights=False, **where)
-    assert nb.was_loaded(run) and len(run["history"]) == config[method]["epochs"]
+    assert run["loaded"] and len(run["history"]) == config[method]["epochs"]
     committed_trunk = ROOT / "checkpoints" / f"{method}.trunk.pt"
     written = committed_trunk.stat().st_mtime_ns
     assert nb.trunk_file(run, ROOT / "checkpoints") == committed_trunk
@@ -147,7 +147,7 @@ def test_a_fresh_clone_shows_the_fine_tuning_from_a_contrastive_encoder_from_the
             model = nb.make_classifier(method, 10, trunk, seed=0)
             name, scope = f"{prefix}{kind}_from_{method}", {"layer4": "layer4+fc", "full": "all"}[kind]
             runs[name] = nb.train_run(name, model, cifar10_sized(nb, sizes[prefix]), "classes", scope, config[kind], **where)
-            assert nb.was_loaded(runs[name]) and runs[name]["trunk"]["init"] == method
+            assert runs[name]["loaded"] and runs[name]["trunk"]["init"] == method
     if "full" in COMMITTED_FINE_TUNING[method][""]:
         best = nb.load_checkpoint(ROOT / "checkpoints" / f"full_from_{method}.best.pt")
         assert best["model"]["fc.weight"].shape == (10, 512) and best["epoch"] == runs[f"full_from_{method}"]["best"]["epoch"]
@@ -169,7 +169,7 @@ def test_a_fresh_clone_shows_section_16s_freeze_depth_runs_from_the_committed_re
     runs = nb.freeze_depth_runs(Committed(), cifar10_sized(nb), ROOT / "checkpoints" / "rotation.best.pt",
                                 {"rotation": None, "random": None})
     shown = [run for scope, by_init in runs.items() if scope != "layer4+fc" for run in by_init.values()]
-    assert len(shown) == 8 and all(nb.was_loaded(run) and run["config"] == config["layer4"] for run in shown)
+    assert len(shown) == 8 and all(run["loaded"] and run["config"] == config["layer4"] for run in shown)
     assert not logged
 
 

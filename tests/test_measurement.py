@@ -120,4 +120,4 @@ def test_changing_any_run_field_refuses_the_old_state_and_results_file(nb, tmp_p
         with pytest.raises(AssertionError, match="shown finished or trained"):
             nb.train_run("s", nb.build_resnet18(3), args.pop("data"), "classes", args.pop("scope"), **args, **where)
     shown = nb.train_run("s", nb.build_resnet18(3), data, "classes", "all", cfg, **where)
-    assert nb.was_loaded(shown)                          # and unchanged, it is still shown
+    assert shown["loaded"]                          # and unchanged, it is still shown

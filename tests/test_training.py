@@ -114,17 +114,13 @@ def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(nb, tmp_path
 
 def test_finished_run_is_loaded_not_retrained(nb, tmp_path, monkeypatch):
     first = rotation_run(nb, tmp_path)
-    trained = torch.load(tmp_path / "rot.state.pt", weights_only=True)["model"]
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(nb, "evaluate", no_training)
-    model = nb.build_resnet18(4)
-    again = nb.train_run("rot", model, tiny_data(nb), "rotation", "all",
-                         tiny_config(nb, epochs=3, rotation_mode="random"), CPU, tmp_path, log=quiet)
-    assert again["history"] == first["history"]
-    assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
+    again = rotation_run(nb, tmp_path)
+    assert again["loaded"] and again["history"] == first["history"]
     with pytest.raises(AssertionError, match="trained again"):
         rotation_run(nb, tmp_path, retrain=True)
 
@@ -252,10 +248,10 @@ def test_auto_chooses_cuda_then_mps_then_cpu(nb, monkeypatch, cuda, mps, chosen)
         nb.pick_device("tpu")
 
 
-def classifier_run(nb, checkpoint_dir, results_dir, log=quiet, state_every_s=180, **changes):
+def classifier_run(nb, checkpoint_dir, results_dir, log=quiet, **changes):
     torch.manual_seed(0)
     return nb.train_run("c", nb.build_resnet18(3), tiny_data(nb), "classes", "all", tiny_config(nb, **changes),
-                        CPU, checkpoint_dir, log=log, results_dir=results_dir, state_every_s=state_every_s)
+                        CPU, checkpoint_dir, log=log, results_dir=results_dir)
 
 
 def test_a_run_whose_results_file_matches_is_shown_from_it_without_training(nb, tmp_path, monkeypatch):
@@ -266,7 +262,7 @@ def test_a_run_whose_results_file_matches_is_shown_from_it_without_training(nb, 
     refuse_training(nb, monkeypatch)
     logged = []
     shown = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", log=logged.append)
-    assert nb.was_loaded(shown) and not nb.was_loaded(first)
+    assert shown["loaded"] and not first["loaded"]
     assert shown["history"] == first["history"] and shown["best"] == first["best"]
     assert logged == []                     # its cell says it was shown, once for all its runs
     assert nb.accuracy_line("c", shown).endswith("; shown from its results file")
@@ -281,14 +277,14 @@ def test_a_results_file_of_another_configuration_or_without_needed_weights_is_no
     classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")
     (tmp_path / "ckpt" / "c.state.pt").unlink()
     changed = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", lr=0.01)
-    assert not nb.was_loaded(changed)
+    assert not changed["loaded"]
     assert json.loads((tmp_path / "results" / "c.json").read_text())["config"]["lr"] == 0.01
     (tmp_path / "ckpt" / "c.best.pt").unlink()
     refuse_training(nb, monkeypatch)
     run = lambda needs_weights: nb.train_run(
         "c", nb.build_resnet18(3), tiny_data(nb), "classes", "all", tiny_config(nb, lr=0.01), CPU,
         tmp_path / "ckpt", log=quiet, results_dir=tmp_path / "results", needs_weights=needs_weights)
-    assert nb.was_loaded(run(needs_weights=False))
+    assert run(needs_weights=False)["loaded"]
     with pytest.raises(AssertionError, match="trained again"):     # a later cell loads its weights
         run(needs_weights=True)
 
@@ -298,7 +294,7 @@ def test_deleting_a_results_file_trains_the_run_again_despite_its_finished_state
     (tmp_path / "results" / "c.json").unlink()
     logged = []
     again = classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", log=logged.append)
-    assert not nb.was_loaded(again) and len(again["history"]) == 2
+    assert not again["loaded"] and len(again["history"]) == 2
     assert "no results file" in logged[0] and (tmp_path / "results" / "c.json").is_file()
 
 
@@ -311,11 +307,12 @@ def test_the_results_file_is_written_before_the_last_state(nb, tmp_path, monkeyp
         save(obj, path)
 
     monkeypatch.setattr(nb, "save_atomic", crash_on_the_last_state)
+    monkeypatch.setattr(nb, "STATE_EVERY_SECONDS", 0)
     with pytest.raises(KeyboardInterrupt):
-        classifier_run(nb, tmp_path / "ckpt", tmp_path / "results", state_every_s=0)
+        classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")
     monkeypatch.undo()
     refuse_training(nb, monkeypatch)
-    assert nb.was_loaded(classifier_run(nb, tmp_path / "ckpt", tmp_path / "results"))
+    assert classifier_run(nb, tmp_path / "ckpt", tmp_path / "results")["loaded"]
 
 
 def test_a_sections_runs_share_one_experiment_and_transfer_from_its_own_rotation_run(nb, tmp_path):
@@ -328,10 +325,10 @@ def test_a_sections_runs_share_one_experiment_and_transfer_from_its_own_rotation
     trunk = nb.trunk_fingerprint(torch.load(tmp_path / "ckpt" / "x_rotation.best.pt", weights_only=True)["model"])
     assert runs["full_from_rotation"]["trunk"] == {"init": "rotation", "trunk_sha1": trunk}
     assert runs["layer4_from_random"]["trunk"] == {"init": "random"} and runs["layer4_from_random"]["scope"] == "layer4+fc"
-    assert all(r["seed"] == 3 and not nb.was_loaded(r) for r in runs.values())
+    assert all(r["seed"] == 3 and not r["loaded"] for r in runs.values())
     assert sorted(p.stem for p in (tmp_path / "results").iterdir()) == sorted(f"x_{name}" for name in runs)
     again = nb.rotation_and_transfer_runs(experiment, "x_", tiny_data(nb))
-    assert all(nb.was_loaded(r) for r in again.values())
+    assert all(r["loaded"] for r in again.values())
 
 
 def test_another_seed_names_its_runs_apart_and_starts_them_from_its_own_draws(nb, tmp_path):
@@ -394,7 +391,6 @@ def test_with_a_validation_split_the_best_epoch_is_chosen_on_it_not_on_the_test_
     assert run["best"]["epoch"] == 1 and run["best"]["val_loss"] == 0.2
     assert torch.load(tmp_path / "v.best.pt", weights_only=True)["epoch"] == 1
     assert run["n_val"] == 12 and run["n_train"] == 48
-    assert "at lowest val loss" in nb.finished_line(run, "x")
     # Beside the checkpoint's figure, the assignment's: the epoch of lowest test loss (here 2).
     assert nb.at_lowest_test_loss(run) == (2, run["history"][1]["test_acc"])
     row = nb.run_row(run)
