@@ -170,7 +170,7 @@ def test_a_contrastive_runs_schedule_ends_at_zero_with_a_last_partial_batch(nb, 
     objective = nb.ContrastiveObjective.of("simclr", SETTINGS)
     data = tiny_data(nb, n_train=52, n_test=16, n_classes=3).hold_out(2, seed=0)   # 46 = 5 x 8 + 6
     cfg = tiny_config(nb, epochs=2, batch_size=8, eval_batch_size=8)
-    batches = list(nb.contrastive_batches(objective, data.train_x, 8, data, torch.Generator()))
+    batches = list(objective.view_batches(data.train_x, 8, data, torch.Generator()))
     assert [len(x) // 2 for x, _ in batches] == [8] * 5 + [6]            # the views of every image
     run = nb.train_run("simclr", nb.ContrastiveNet([32, 16]), data, objective, "all", cfg, CPU, tmp_path, log=quiet)
     assert run["history"][-1]["lr_end"] == pytest.approx(0.0, abs=1e-12)

@@ -25,10 +25,10 @@ def test_stage_features_have_the_shape_the_grid_implies_at_every_depth(nb, grid)
 def test_layer4_features_are_what_fc_sees_and_rotations_come_with_their_labels(nb):
     data = tiny_data(nb, n_train=8)
     model = nb.build_resnet18(10).eval()
-    features, _ = nb.stage_features(model, data.train_x[:6], data, "fp32")
+    features, _ = nb.stage_features(model, data.train_x[:6], data, "fp32", grid=2)
     fc_input = nb.pooled_features(model, data.train_x[:6], data, 4, "fp32")
     torch.testing.assert_close(features["layer4"], fc_input)
-    rotated, labels = nb.stage_features(model, data.train_x[:6], data, "fp32", batch_size=4, rotations=True)
+    rotated, labels = nb.stage_features(model, data.train_x[:6], data, "fp32", grid=2, batch_size=4, rotations=True)
     assert len(rotated["stem"]) == 24
     # batches of 4 and 2 images, each in all four rotations
     assert labels.tolist() == [k for n in (4, 2) for k in range(4) for _ in range(n)]

@@ -45,6 +45,16 @@ def test_pooled_features_are_what_fc_sees(nb):
     assert not model.training and not model.fc._forward_hooks     # the hook is gone again
 
 
+def test_pooled_features_are_what_fc_sees_in_the_fast_cpu_forward_too(nb):
+    model, data, mode = trained_model(nb), tiny_data(nb, n_test=10), "cpu-bf16-fast"
+    nb.memory_layout(model, mode)
+    seen = []
+    model.fc.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].float()))
+    with torch.no_grad(), nb.evaluation_mode(model):
+        nb.forward(model, nb.memory_layout(nb.normalize(data.test_x, data.mean, data.std), mode), mode)
+    assert torch.equal(nb.pooled_features(model, data.test_x, data, 10, mode), seen[0])
+
+
 def test_a_training_image_is_its_own_nearest_neighbour_at_distance_zero(nb):
     features = torch.randn(50, 16)
     sims, idx = nb.nearest_neighbours(features[[3, 17]], features, k=5)
