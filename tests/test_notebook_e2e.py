@@ -342,9 +342,9 @@ def test_the_committed_notebook_starts_from_its_documented_defaults():
     assert not errors
 
 
-def test_the_readme_command_that_runs_the_notebook_in_place_then_drops_the_injected_cell():
-    readme = (ROOT / "README.md").read_text()
-    commands = re.findall(r"papermill A4.ipynb A4.ipynb[^`]*?(?=\n\n|```)", readme, re.DOTALL)
+def test_the_documented_command_that_runs_the_notebook_in_place_then_drops_the_injected_cell():
+    reproducing = (ROOT / "docs" / "reproducing.md").read_text()
+    commands = re.findall(r"papermill A4.ipynb A4.ipynb[^`]*?(?=\n\n|```)", reproducing, re.DOTALL)
     assert commands and all("tools/drop_injected_cell.py A4.ipynb" in c for c in commands)
 
 

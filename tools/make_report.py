@@ -69,7 +69,7 @@ class Claims:
 def read(results, name):
     path = results / f"{name}.json"
     if not path.is_file():
-        raise SystemExit(f"no {path}: execute A4.ipynb (and the benchmarks, see README.md) first")
+        raise SystemExit(f"no {path}: execute A4.ipynb (and the benchmarks, see docs/reproducing.md) first")
     return json.loads(path.read_text())
 
 
