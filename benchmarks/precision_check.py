@@ -6,7 +6,7 @@ Trains the `real` preset's rotation run with precision='fp32' (same seed, data o
 code as the notebook's Task 1, which ran in bf16 with the forward its configuration names) and
 writes both runs' per-epoch test accuracy, loss and speed to results/precision_check.json. The
 run's checkpoints go to checkpoints/fp32/rotation.*; an interrupted run resumes, a finished one is
-loaded. `cpu_forward` does not apply in fp32, so one fp32 run serves either forward.
+loaded. The CPU's fast forward does not apply in fp32.
 """
 import argparse
 import json

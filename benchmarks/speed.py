@@ -118,7 +118,7 @@ def main():
     data = nb.load_class_folder(args.data, cache_dir=args.cache)
     device = torch.device("cpu")
     cfg = nb.resolve_preset("real")
-    precision = nb.run_precision({"precision": "auto", "cpu_forward": "fast"}, device)
+    precision = nb.run_precision({"precision": "auto"}, device)
     runs = {  # name: (task, scope, run kind of the notebook's preset)
         "rotation": ("rotation", "all", "rotation"),
         "layer4+fc": ("classes", "layer4+fc", "layer4"),

@@ -3,11 +3,11 @@
     python benchmarks/speed_levers.py --data ../shared/data/cifar10 [--seconds 25]
 
 Starts from the stock path (tensor-resident data, all four rotations, bf16 autocast for conv1..layer3,
-fp32 for layer4 and fc; the notebook's `cpu_forward="stock"`) and changes one thing at a time: fp32
+fp32 for layer4 and fc: `stock_forward`) and changes one thing at a time: fp32
 throughout, bf16 for layer4 and fc too, channels-last memory, 256 source images per step,
 torch.compile with bf16 over the whole model, and the convolutions whose input is 2x2 or 1x1
 (layer3 after its first conv, all of layer4) computed as one dense matrix product each, alone and
-with bf16 in layer4 and fc; then the notebook's path (`cpu_forward="fast"`: those matrix products,
+with bf16 in layer4 and fc; then the notebook's path (its CPU forward: those matrix products,
 bf16 throughout and channels-last memory), measured twice, first and last among the paths, to show
 how far two measurements of one path drift apart; and, last, the starter-style pipeline of
 benchmarks/speed.py, so that every path can be set against it within one run. Same model, optimizer
@@ -34,6 +34,13 @@ def channels_last(batches):
 
 def channels_last_model(model):
     return model.to(memory_format=torch.channels_last)
+
+
+def stock_forward(model, x):
+    """bf16 autocast up to layer3, then layer4 and fc in fp32."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = model.layer3(model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x)))))))
+    return model.fc(torch.flatten(model.avgpool(model.layer4(h.float())), 1))
 
 
 def autocast_whole(model, x):
@@ -90,21 +97,20 @@ def main():
     data = nb.load_class_folder(args.data, cache_dir=args.cache)
     cfg = nb.resolve_preset("real")["rotation"]
     cpu = torch.device("cpu")
-    stock = nb.run_precision({"precision": "auto", "cpu_forward": "stock"}, cpu)
-    fast = nb.run_precision({"precision": "auto", "cpu_forward": "fast"}, cpu)
+    fast = nb.run_precision({"precision": "auto"}, cpu)
     if fast != "cpu-bf16-fast":
         sys.exit(f"this CPU has no bf16 support (the notebook runs {fast!r} here): the paths compared are bf16 ones")
     batches = lambda **changes: our_batches(data, "rotation", {**cfg, **changes})
     paths = {  # name: (model transform, batches, precision, forward); None: the notebook's
         NOTEBOOK: (None, batches(), fast, None),
-        STOCK: (None, batches(), stock, None),
+        STOCK: (None, batches(), "fp32", stock_forward),
         "fp32 throughout": (None, batches(), "fp32", None),
-        "bf16 for layer4 and fc too": (None, batches(), stock, autocast_whole),
-        "channels-last memory": (channels_last_model, channels_last(batches()), stock, None),
-        "256 source images per step": (None, batches(batch_size=256), stock, None),
-        "torch.compile, bf16 over the whole model": (torch.compile, batches(), stock, autocast_whole),
-        "convs on 2x2 and 1x1 maps as matrix products": (None, batches(), stock, matrix_form_fp32_layer4),
-        "matrix products, layer4 and fc in bf16": (None, batches(), stock, matrix_form_bf16),
+        "bf16 for layer4 and fc too": (None, batches(), "fp32", autocast_whole),
+        "channels-last memory": (channels_last_model, channels_last(batches()), "fp32", stock_forward),
+        "256 source images per step": (None, batches(batch_size=256), "fp32", stock_forward),
+        "torch.compile, bf16 over the whole model": (torch.compile, batches(), "fp32", autocast_whole),
+        "convs on 2x2 and 1x1 maps as matrix products": (None, batches(), "fp32", matrix_form_fp32_layer4),
+        "matrix products, layer4 and fc in bf16": (None, batches(), "fp32", matrix_form_bf16),
         NOTEBOOK + ", measured again": (None, batches(), fast, None),
     }
     results = {}

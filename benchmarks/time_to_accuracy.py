@@ -48,7 +48,7 @@ def starter_setup(model, data, seed):
 
 def our_setup(model, data, seed, cfg, device):
     """The notebook's rotation run: its optimizer and schedule, batches and precision."""
-    precision = nb.choose_precision(cfg["precision"], nb.device_properties(device), cfg["cpu_forward"])
+    precision = nb.choose_precision(cfg["precision"], nb.device_properties(device))
     steps = len(nb.batch_starts(len(data.train_x), cfg["batch_size"]))
     optimizer, schedule = nb.make_optimizer(model, cfg, steps * cfg["epochs"], round(cfg["warmup_epochs"] * steps))
     generator = torch.Generator().manual_seed(nb.run_seed(seed, "rotation"))

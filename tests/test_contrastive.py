@@ -269,15 +269,6 @@ def test_the_linear_probe_chooses_its_weight_decay_on_validation_and_scores_the_
     assert chosen["weight_decay"] == 0.0 and chosen["val_acc"] == 1.0
 
 
-def test_the_contrastive_section_parameter_chooses_its_methods_in_their_order(nb):
-    assert nb.contrastive_methods_of(True) == ("simclr", "barlow") and nb.contrastive_methods_of(False) == ()
-    assert nb.contrastive_methods_of(["barlow", "simclr"]) == ("simclr", "barlow")
-    assert nb.contrastive_methods_of("barlow") == ("barlow",)        # papermill -p passes a single name
-    for bad in ("byol", ["simclr", "moco"], None, 1):
-        with pytest.raises(ValueError, match="CONTRASTIVE_SECTION must be True, False or a list"):
-            nb.contrastive_methods_of(bad)
-
-
 def test_the_contrastive_settings_are_checked(nb):
     good = nb.resolve_preset("smoke", {"contrastive": {"knn_k": 7}})
     assert good["contrastive"]["knn_k"] == 7 and good["contrastive"]["simclr_head"] == [32, 16]

@@ -36,7 +36,6 @@ def test_an_explicit_precision_overrides_the_device_or_is_refused_with_advice(nb
     assert nb.choose_precision("fp16", A100) == "cuda-fp16"
     assert nb.choose_precision("bf16", A100) == "cuda-bf16"
     assert nb.choose_precision("bf16", CPU_BF16) == "cpu-bf16-fast"
-    assert nb.choose_precision("auto", CPU_BF16, "stock") == "cpu-bf16"
     with pytest.raises(ValueError, match="compute capability 8.0 or newer; this one has 7.5.*'auto'"):
         nb.choose_precision("bf16", T4)
     with pytest.raises(ValueError, match="'fp16' is for CUDA GPUs, not cpu"):

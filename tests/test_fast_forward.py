@@ -53,7 +53,7 @@ def test_fast_forward_matches_the_fp32_network_and_trains_every_parameter(nb):
     model = nb.build_resnet18(10).train()
     x = torch.randn(16, 3, 32, 32)
     reference = model(x)
-    mode = nb.run_precision({"precision": "auto", "cpu_forward": "fast"}, torch.device("cpu"))
+    mode = nb.run_precision({"precision": "auto"}, torch.device("cpu"))
     assert mode == "cpu-bf16-fast"
     nb.memory_layout(model, mode)
     logits = nb.forward(model, nb.memory_layout(x, mode), mode)
@@ -63,30 +63,8 @@ def test_fast_forward_matches_the_fp32_network_and_trains_every_parameter(nb):
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
-def test_cpu_forward_must_be_known(nb):
-    with pytest.raises(ValueError, match="unknown cpu_forward"):
-        nb.choose_precision("auto", nb.device_properties(torch.device("cpu")), "turbo")
-    with pytest.raises(ValueError, match="unknown cpu_forward"):
-        nb.resolve_preset("real", {"rotation": {"cpu_forward": "turbo"}})
-    assert nb.choose_precision("fp32", nb.device_properties(torch.device("cpu")), "stock") == "fp32"
-
-
 def test_only_the_fast_and_cuda_modes_use_channels_last(nb):
     x = torch.randn(2, 3, 8, 8)
     for mode in ("cpu-bf16-fast", "cuda-bf16", "cuda-fp16"):
         assert nb.memory_layout(x, mode).is_contiguous(memory_format=torch.channels_last)
-    for mode in ("cpu-bf16", "fp32"):
-        assert nb.memory_layout(x, mode) is x
-
-
-@needs_bf16
-def test_a_run_records_its_cpu_forward_and_refuses_a_checkpoint_of_the_other(nb, tmp_path):
-    data = tiny_data(nb)
-    cfg = tiny_config(nb, epochs=1, precision="auto")
-    torch.manual_seed(0)
-    run = nb.train_run("r", nb.build_resnet18(4), data, "rotation", "all", cfg, torch.device("cpu"),
-                       tmp_path, log=lambda *_: None)
-    assert run["precision"] == "cpu-bf16-fast" and run["config"]["cpu_forward"] == "fast"
-    with pytest.raises(ValueError, match="cpu_forward|config"):
-        nb.train_run("r", nb.build_resnet18(4), data, "rotation", "all", {**cfg, "cpu_forward": "stock"},
-                     torch.device("cpu"), tmp_path, log=lambda *_: None)
+    assert nb.memory_layout(x, "fp32") is x

@@ -55,11 +55,11 @@ def smoke_run(tmp_path_factory):
     first = execute(tmp_path, "first.ipynb", **parameters)
     tmp_path.joinpath("state_mtimes.json").write_text(json.dumps(state_mtimes(tmp_path)))
     shutil.copy(tmp_path / "out" / "results" / "contrastive.json", tmp_path / "first_contrastive.json")
-    # The second run is one whose outputs are kept (no progress bars), and it asks section 14 for
-    # SimCLR alone (CONTRASTIVE_SECTION = ["simclr"]): every run it shows comes from the first run.
+    # The second run is one whose outputs are kept (no progress bars), and it skips section 14
+    # (CONTRASTIVE_SECTION = False): every run it shows comes from the first run.
     os.environ["TQDM_DISABLE"] = "1"
     try:
-        second = execute(tmp_path, "second.ipynb", **{**parameters, "CONTRASTIVE_SECTION": ["simclr"]})
+        second = execute(tmp_path, "second.ipynb", **{**parameters, "CONTRASTIVE_SECTION": False})
     finally:
         del os.environ["TQDM_DISABLE"]
     return tmp_path, parameters, first, second
@@ -106,7 +106,7 @@ def test_rerun_loads_finished_runs_instead_of_training(smoke_run):
     freeze_depths = 2 * 4                      # section 16: four depths beside Task 2's, from rotation and random
     assert len(before) == len(SEED_RUNS) + few_labels + 5 + 5 + 2 * per_method + 1 + freeze_depths   # + Imagenette, stem, 15
     assert state_mtimes(tmp_path) == before                       # not one checkpoint rewritten
-    shown = len(before) - per_method                              # the second run leaves Barlow Twins out
+    shown = len(before) - 2 * per_method                          # the second run leaves section 14 out
     # Each run shown says so once: in its own line of numbers, or in its cell's count of runs shown.
     counted = sum(int(n) for n in re.findall(r"runs shown from their results files, not trained: (\d+) of", printed(second)))
     assert counted + printed(second).count("shown from its results file") == shown
@@ -239,20 +239,16 @@ def test_contrastive_section_puts_both_encoders_through_the_rotation_trunks_prot
     assert result["rows"]["whole network, 4 labels/class"]["rotation"] == pytest.approx(
         json.loads((out / "results" / "few4_full_from_rotation.json").read_text())["final"]["test_acc"])
     assert "CONTRASTIVE_SECTION is False" not in printed(first)
-    assert re.search(r"simclr: kNN test accuracy \d+\.\d+% after epoch 1", printed(second))
+    assert re.search(r"simclr: kNN test accuracy \d+\.\d+% after epoch 1", printed(first))
 
 
-def test_section_14_runs_only_the_methods_the_parameter_names(smoke_run):
-    """CONTRASTIVE_SECTION = ["simclr"] (the second execution): SimCLR's column alone beside random
-    and rotation, one line saying Barlow Twins was left out, and every run shown from the first
-    execution's results."""
+def test_section_14_is_skipped_when_the_parameter_says_so(smoke_run):
+    """CONTRASTIVE_SECTION = False (the second execution): one line says so, and the first
+    execution's contrastive.json stays as it was."""
     tmp_path, _, _, second = smoke_run
-    assert "barlow: left out (CONTRASTIVE_SECTION = ['simclr'])" in printed(second)
+    assert "CONTRASTIVE_SECTION is False: section 14 skipped" in printed(second)
     assert not re.search(r"\] epoch \d+/\d+", printed(second))                # nothing trained again
-    result = json.loads((tmp_path / "out" / "results" / "contrastive.json").read_text())
-    assert list(result["pretraining"]) == ["simclr"] and "barlow" not in result["config"]
-    assert all(list(values)[:3] == ["random", "rotation", "simclr"] and "barlow" not in values
-               for values in result["rows"].values())
+    assert (tmp_path / "out" / "results" / "contrastive.json").read_text() == (tmp_path / "first_contrastive.json").read_text()
 
 
 def test_section_15_gives_random_weights_the_images_of_tasks_1_and_3(smoke_run):
@@ -405,7 +401,7 @@ def test_section_16_probes_each_network_once_and_freezes_at_every_depth(smoke_ru
         assert list(probe["classes"]) == stages and (probe["rotation"] is not None) == (name == "rotation")
         assert all(0 <= probe["classes"][s]["test_acc"] <= 1 for s in stages)
     assert printed(first).count("probed at every depth in") == 5
-    assert printed(second).count("probed before") == 4 and "probed at every depth in" not in printed(second)   # SimCLR alone
+    assert printed(second).count("probed before") == 3 and "probed at every depth in" not in printed(second)   # no section 14
     freeze = json.loads((results / "freeze_depth.json").read_text())
     assert list(freeze["rows"]) == ["fc", "layer4+fc", "layer3..fc", "layer2..fc", "all"]
     assert freeze["rows"]["layer4+fc"]["rotation"]["run"] == "layer4_from_rotation"      # Task 2's run itself

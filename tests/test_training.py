@@ -202,6 +202,10 @@ def test_presets_and_overrides_are_checked(nb):
     with pytest.raises(ValueError, match="full.nesterov must be of type bool"):
         nb.resolve_preset("real", {"full": {"nesterov": 1}})
     assert nb.resolve_preset("real", {"full": {"lr": 1}})["full"]["lr"] == 1   # an int is a fine float
+    with pytest.raises(ValueError, match="OVERRIDES.full.lr must be at least 0, got -0.1"):
+        nb.resolve_preset("real", {"full": {"lr": -0.1}})
+    with pytest.raises(ValueError, match="OVERRIDES.rotation.batch_size must be a positive integer, got 0"):
+        nb.resolve_preset("real", {"rotation": {"batch_size": 0}})
     with pytest.raises(ValueError, match="unknown augment 'cutout'"):
         nb.resolve_preset("real", {"rotation": {"augment": "cutout"}})
     assert real["imagenette_rotation"]["augment"] == "resized-crop" and real["rotation"]["augment"] == "pad-crop"
@@ -347,20 +351,16 @@ def test_another_seed_names_its_runs_apart_and_starts_them_from_its_own_draws(nb
     assert runs[2]["full_from_rotation"]["trunk"]["trunk_sha1"] == trunk != runs[0]["full_from_rotation"]["trunk"]["trunk_sha1"]
 
 
-def test_a_checkpoint_stored_in_half_precision_keeps_its_record_and_halving_twice_changes_nothing(nb, tmp_path):
+def test_a_classifier_starts_from_a_half_precision_checkpoint_as_from_fp32(nb, tmp_path):
+    """Seeds 1 and 2's committed rotation networks are stored in half precision."""
     path = tmp_path / "r.best.pt"
     model = nb.build_resnet18(4)
-    nb.save_atomic({"format": nb.CHECKPOINT_FORMAT, "task": "rotation", "epoch": 3, "model": model.state_dict()}, path)
-    assert nb.stored_in_half_precision(path) == path
-    halved = torch.load(path, weights_only=True)
-    assert halved["epoch"] == 3 and halved["model"]["conv1.weight"].dtype == torch.float16
-    assert halved["model"]["bn1.num_batches_tracked"].dtype == torch.int64
-    assert torch.allclose(halved["model"]["conv1.weight"].float(), model.conv1.weight.detach(), atol=1e-3)
-    fingerprint = nb.trunk_fingerprint(halved["model"])
-    nb.stored_in_half_precision(path)
-    assert nb.trunk_fingerprint(torch.load(path, weights_only=True)["model"]) == fingerprint
-    classifier = nb.make_classifier("rotation", 10, path)          # a classifier starts from it as from fp32
+    half = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    nb.save_atomic({"format": nb.CHECKPOINT_FORMAT, "task": "rotation", "epoch": 3, "model": half}, path)
+    classifier = nb.make_classifier("rotation", 10, path)
     assert classifier.conv1.weight.dtype == torch.float32
+    assert torch.allclose(classifier.conv1.weight.detach(), model.conv1.weight.detach(), atol=1e-3)
+    assert classifier.trunk_source["trunk_sha1"] == nb.trunk_fingerprint(half)
 
 
 def test_a_run_over_seeds_is_the_mean_of_its_seeds_with_their_range(nb):
