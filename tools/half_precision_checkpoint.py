@@ -2,8 +2,8 @@
 
     python tools/half_precision_checkpoint.py checkpoints/full_from_random.best.pt
 
-For the checkpoints kept in git only to be analysed (section 13 loads them back into fp32): half
-the size. Everything else in the file (format tag, signature, epoch, metrics) stays as it is.
+For the checkpoints kept in git (the notebook loads them back into fp32): half
+the size. Everything else in the file (format tag, epoch, metrics) stays as it is.
 """
 import sys
 from pathlib import Path
