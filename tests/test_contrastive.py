@@ -189,6 +189,9 @@ def test_a_classifier_starts_from_the_contrastive_encoder_with_a_new_head(nb, tm
     assert classifier.fc.weight.shape == (3, 512)
     assert classifier.trunk_source == {"init": "simclr", "trunk_sha1": nb.trunk_fingerprint(trunk["model"])}
     assert nb.trunk_file(run, tmp_path) == path                    # the matching file is kept
+    other = {**run, "best": {**run["best"], "val_loss": run["best"]["val_loss"] + 0.01}}   # another run's record
+    with pytest.raises(ValueError, match="is not the best checkpoint of the run"):
+        nb.trunk_file(other, tmp_path)                            # neither its trunk file nor its checkpoint
     with pytest.raises(ValueError, match="not a barlow run"):
         nb.make_classifier("barlow", 3, path)
     with pytest.raises(ValueError, match="not a imagenet run"):
