@@ -49,7 +49,7 @@ def test_frozen_modules_stay_in_eval_mode(nb):
     assert not model.bn1.training and not model.layer3[1].bn2.training
     nb.set_train_mode(model, "all")
     assert all(m.training for m in model.modules())
-    with pytest.raises(ValueError, match="unknown training scope"):
+    with pytest.raises(KeyError, match="layer3\\+fc"):
         nb.set_trainable(model, "layer3+fc")
 
 
