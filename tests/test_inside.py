@@ -25,10 +25,11 @@ def trained_model(nb, num_classes=3, stem=None):
     return model.eval()
 
 
-def test_feature_maps_are_the_networks_own_and_have_the_stock_sizes(nb):
+def test_stage_outputs_are_the_networks_own_and_have_the_stock_sizes(nb):
     model = trained_model(nb)
     x = torch.randn(2, 3, 32, 32)
-    maps = nb.feature_maps(model, x)
+    with torch.no_grad():
+        maps = nb.stage_outputs(model, x)
     assert {k: tuple(v.shape[1:]) for k, v in maps.items()} == {
         "stem": (64, 8, 8), "layer1": (64, 8, 8), "layer2": (128, 4, 4), "layer3": (256, 2, 2), "layer4": (512, 1, 1)}
     with torch.no_grad():                        # pooling layer4's map and applying fc gives the logits
@@ -136,7 +137,7 @@ def test_class_activation_maps_average_to_the_logits_less_the_bias(nb):
     with torch.no_grad():
         assert torch.allclose(logits, model(x), atol=1e-4)                  # the network's own logits
         assert torch.allclose(maps.mean((2, 3)) + model.fc.bias, logits, atol=1e-4)
-        layer4 = nb.feature_maps(model, x)["layer4"]                       # one position by hand
+        layer4 = nb.stage_outputs(model, x)["layer4"]                      # one position by hand
         assert torch.allclose(maps[1, 2, 0, 1], model.fc.weight[2] @ layer4[1, :, 0, 1], atol=1e-4)
 
 

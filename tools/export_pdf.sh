@@ -24,9 +24,9 @@ import sys
 path = sys.argv[1]
 # Cells may break across pages (keeping each whole left half-empty pages); figures and headings may not.
 # A figure is at most 80 mm high, so that a wide figure and the text around it share a page; code is
-# set at 7 pt and cells sit close, which keeps the notebook's PDF within 30 pages.
+# set at 9 pt, the smallest that reads comfortably on paper, and cells sit close.
 css = ("<style>@media print { pre, .jp-RenderedText pre, .highlight pre { white-space: pre-wrap !important;"
-       " word-break: break-word; font-size: 7pt !important; line-height: 1.2 !important; } .jp-OutputArea-output img { break-inside: avoid;"
+       " word-break: break-word; font-size: 9pt !important; line-height: 1.2 !important; } .jp-OutputArea-output img { break-inside: avoid;"
        " max-height: 80mm; width: auto !important; max-width: 100%; } .jp-RenderedHTMLCommon { font-size: 9.5pt; }"
        " .jp-Cell { padding-top: 1px !important; padding-bottom: 1px !important; }"
        " .jp-RenderedHTMLCommon p { margin-bottom: 0.6em !important; }"
