@@ -201,39 +201,6 @@ def test_a_classifier_starts_from_the_contrastive_encoder_with_a_new_head(nb, tm
         nb.make_classifier("imagenet21k", 3, path)
 
 
-def test_without_a_connection_the_imagenet_initialisation_is_skipped_with_its_reason(nb, tmp_path, monkeypatch):
-    import socket
-    import urllib.error
-
-    def offline(progress):
-        assert socket.getdefaulttimeout() == 30          # a silent network cannot hang the notebook
-        raise urllib.error.URLError("[Errno -2] Name or service not known")
-
-    timeout = socket.getdefaulttimeout()
-    path, why = nb.imagenet_trunk(tmp_path, fetch=offline)
-    assert path is None and why == "URLError: <urlopen error [Errno -2] Name or service not known>"
-    assert socket.getdefaulttimeout() == timeout and not list(tmp_path.iterdir())
-    with pytest.raises(ValueError, match="boom"):     # anything but a failed download is not hidden
-        nb.imagenet_trunk(tmp_path, fetch=lambda progress: (_ for _ in ()).throw(ValueError("boom")))
-
-
-def test_a_classifier_starts_from_torchvision_imagenet_weights_with_a_new_head(nb, tmp_path):
-    torch.manual_seed(5)
-    imagenet = torchvision.models.resnet18(weights=None).state_dict()      # stands in for the download
-    fetched = []
-    path, why = nb.imagenet_trunk(tmp_path, fetch=lambda progress: fetched.append(1) or imagenet)
-    assert why is None and path == tmp_path / "imagenet.trunk.pt"
-    classifier = nb.make_classifier("imagenet", 10, path, seed=1)
-    for key, value in classifier.state_dict().items():
-        if not key.startswith("fc."):
-            assert torch.equal(value, imagenet[key]), key
-    assert classifier.fc.weight.shape == (10, 512) and not torch.equal(classifier.fc.bias, imagenet["fc.bias"][:10])
-    assert classifier.trunk_source["init"] == "imagenet"
-    assert nb.imagenet_trunk(tmp_path, fetch=None) == (path, None) and fetched == [1]   # downloaded once
-    with pytest.raises(ValueError, match="not a rotation run"):
-        nb.make_classifier("rotation", 10, path)
-
-
 def test_the_training_feature_bank_is_computed_again_after_the_weights_change(nb, monkeypatch):
     data = tiny_data(nb, n_train=12, n_test=4)
     encoder = nb.ContrastiveNet([8, 4]).encoder

@@ -102,14 +102,6 @@ def test_example_losses_cover_every_test_example_and_average_to_the_test_loss(nb
         assert ex["loss"][i].item() == pytest.approx(alone.item(), rel=1e-4)
 
 
-def test_colour_share_is_zero_for_grey_filters_and_positive_for_coloured_ones(nb):
-    grey = torch.randn(4, 1, 7, 7).expand(4, 3, 7, 7)
-    assert torch.allclose(nb.colour_share(grey), torch.zeros(4), atol=1e-6)
-    coloured = torch.zeros(2, 3, 7, 7)
-    coloured[:, 0] = torch.randn(2, 7, 7)           # a filter of the red channel alone
-    assert (nb.colour_share(coloured) > 0.5).all()
-
-
 def test_a_finished_runs_network_is_loaded_only_from_its_own_checkpoint(nb, tmp_path):
     data, cfg = tiny_data(nb, n_train=32, n_test=8).hold_out(2), tiny_config(nb, epochs=1)
     where = dict(device=CPU, checkpoint_dir=tmp_path, results_dir=tmp_path / "results", log=quiet)
