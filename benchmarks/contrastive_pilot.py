@@ -27,7 +27,6 @@ from speed import ROOT, cpu_name, nb  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="CIFAR-10 class-folder copy (train/, test/)")
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.06, 0.25, 0.6])
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up epochs of the short runs")
@@ -35,7 +34,7 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "results" / "contrastive_pilot.json"))
     args = parser.parse_args()
     config = nb.resolve_preset("real")
-    data = nb.load_data(args.data, None, args.cache, 10).hold_out(config["cifar_val_per_class"], seed=0)
+    data = nb.load_data(args.data, None).hold_out(config["cifar_val_per_class"], seed=0)
     device = torch.device("cpu")
     started, rows = time.perf_counter(), {}
     for method in args.methods:

@@ -23,7 +23,6 @@ from speed import ROOT, cpu_name, nb  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="CIFAR-10 class-folder copy (train/, test/)")
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--reference", default=str(ROOT / "results" / "rotation.json"),
                         help="the notebook's Task 1 result to compare with")
     parser.add_argument("--out", default=str(ROOT / "results" / "precision_check.json"))
@@ -31,7 +30,7 @@ def main():
     reference = json.loads(Path(args.reference).read_text())
 
     cfg = {**reference["config"], "precision": "fp32"}
-    data = nb.load_data(args.data, None, args.cache, 10)
+    data = nb.load_data(args.data, None)
     device = torch.device("cpu")
     torch.manual_seed(reference["seed"])   # the same initial weights as Task 1
     model = nb.build_resnet18(4)

@@ -7,8 +7,7 @@ accuracies at the end, for the quick and the real preset.
 Each (preset, seed) executes A4.ipynb headless with papermill, as the README's command does, into
 an empty scratch folder (OUT_DIR: nothing is loaded from committed results, every run trains), with
 `SEED` set, one seed and Part I alone (`OVERRIDES = {"seeds": 1, "parts": ["I"]}`; the quick preset
-asks for exactly that). The decoded-image cache is shared, so only the first execution on a new
-machine decodes the PNG files; the data cell's own time is reported beside the rest.
+asks for exactly that). The data cell's own time (decoding the PNG files) is reported beside the rest.
 
 From papermill's record of each cell's start and end, and from the runs' results files:
 - wall_minutes: from the start of the first cell to the end of the summary's table (the cell that
@@ -105,7 +104,6 @@ def measure(notebook, results_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cifar10"))
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "presets.json"))
@@ -117,8 +115,7 @@ def main(argv=None):
                          "host": socket.gethostname()}
     for seed in args.seeds:
         folder = Path(tempfile.mkdtemp(prefix=f"{args.preset}-seed{seed}-", dir=args.keep))
-        parameters = dict(DATA_DIR=str(Path(args.data).resolve()), CACHE_DIR=str(Path(args.cache).resolve()),
-                          OUT_DIR=str(folder), PRESET=args.preset, SEED=seed,
+        parameters = dict(DATA_DIR=str(Path(args.data).resolve()), OUT_DIR=str(folder), PRESET=args.preset, SEED=seed,
                           OVERRIDES={"seeds": 1, "parts": ["I"]})
         started = time.perf_counter()
         executed = papermill.execute_notebook(str(NOTEBOOK), str(folder / "executed.ipynb"), parameters=parameters,

@@ -41,13 +41,12 @@ def with_low_resolution_epochs(batches_for, state):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cifar10"))
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints-pilot"))
     parser.add_argument("--out", default=str(ROOT / "results" / "quick_pilot.json"))
     parser.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
     device = torch.device("cpu")
-    data = nb.load_data(args.data, None, args.cache, 10).hold_out(nb.PRESETS["real"]["cifar_val_per_class"], seed=0)
+    data = nb.load_data(args.data, None).hold_out(nb.PRESETS["real"]["cifar_val_per_class"], seed=0)
     state = {"epoch": 0, "low": 0, "size": 16}
     nb.batches_for = with_low_resolution_epochs(nb.batches_for, state)
     for spec in map(json.loads, args.specs):

@@ -110,12 +110,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cifar10"),
                         help="class-folder CIFAR-10 copy (train/<class>/*.png, test/<class>/*.png)")
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--seconds", type=float, default=30.0, help="timed seconds per measurement")
     parser.add_argument("--out", default=str(ROOT / "results" / "benchmark.json"))
     args = parser.parse_args()
 
-    data = nb.load_class_folder(args.data, cache_dir=args.cache)
+    data = nb.load_class_folder(args.data)
     device = torch.device("cpu")
     cfg = nb.resolve_preset("real")
     precision = nb.run_precision({"precision": "auto"}, device)

@@ -89,12 +89,11 @@ def matrix_form_max_difference(seed=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cifar10"))
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--seconds", type=float, default=25.0, help="timed seconds per measurement")
     parser.add_argument("--out", default=str(ROOT / "results" / "speed_levers.json"))
     args = parser.parse_args()
 
-    data = nb.load_class_folder(args.data, cache_dir=args.cache)
+    data = nb.load_class_folder(args.data)
     cfg = nb.resolve_preset("real")["rotation"]
     cpu = torch.device("cpu")
     fast = nb.run_precision({"precision": "auto"}, cpu)

@@ -88,7 +88,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cifar10"),
                         help="class-folder CIFAR-10 copy (train/<class>/*.png, test/<class>/*.png)")
-    parser.add_argument("--cache", default=str(ROOT / "data" / "cache"))
     parser.add_argument("--target", type=float, default=0.75, help="rotation test accuracy to reach (0-1)")
     parser.add_argument("--cap-minutes", type=float, default=30.0, help="training minutes before a run gives up")
     parser.add_argument("--repeats", type=int, default=2)
@@ -101,7 +100,7 @@ def main(argv=None):
         parser.error("--cap-minutes must be positive and --repeats at least 1")
 
     config = nb.resolve_preset(args.preset)
-    data = nb.load_data(args.data, None, args.cache, 10)
+    data = nb.load_data(args.data, None)
     data = data.hold_out(config["cifar_val_per_class"], seed=0)   # the notebook's 45,000 training images
     device = torch.device("cpu")
     started, repeats = time.perf_counter(), []

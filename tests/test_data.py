@@ -1,4 +1,4 @@
-"""The class-folder loader, its cache and its errors; batched augmentation and batching."""
+"""The class-folder loader and its errors; batched augmentation and batching."""
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from conftest import tiny_config, tiny_data, write_class_folder, write_png
 
 def test_class_folder_is_read_exactly(nb, image_folder, tmp_path):
     root, written = image_folder
-    data = nb.load_class_folder(root, num_classes=3, cache_dir=tmp_path / "cache")
+    data = nb.load_class_folder(root)
     assert data.classes == ["cat", "dog", "frog"]
     assert data.train_x.shape == (18, 3, 32, 32) and data.train_x.dtype == torch.uint8
     assert data.test_x.shape == (9, 3, 32, 32)
@@ -22,25 +22,6 @@ def test_class_folder_is_read_exactly(nb, image_folder, tmp_path):
     pixels = data.train_x.double() / 255
     assert torch.allclose(data.mean.double(), pixels.mean(dim=(0, 2, 3)), atol=1e-5)
     assert torch.allclose(data.std.double(), pixels.permute(1, 0, 2, 3).reshape(3, -1).std(1, unbiased=False), atol=1e-5)
-
-
-def test_cache_is_used_and_renewed_when_files_change(nb, image_folder, tmp_path, monkeypatch):
-    root, _ = image_folder
-    cache = tmp_path / "cache"
-    first = nb.load_class_folder(root, cache_dir=cache)
-    assert len(list(cache.glob("*.pt"))) == 1
-
-    def no_decoding(*args, **kwargs):
-        raise AssertionError("decoded again although the cache was valid")
-
-    monkeypatch.setattr(nb, "decode_images", no_decoding)
-    second = nb.load_class_folder(root, cache_dir=cache)
-    assert torch.equal(first.train_x, second.train_x) and second.classes == first.classes
-
-    monkeypatch.undo()
-    write_png(torch.zeros(3, 32, 32, dtype=torch.uint8), root / "train" / "cat" / "extra.png")
-    third = nb.load_class_folder(root, cache_dir=cache)
-    assert len(third.train_x) == len(first.train_x) + 1
 
 
 def test_missing_data_folder_says_what_to_do(nb, tmp_path):
@@ -60,12 +41,6 @@ def test_class_folder_missing_from_one_split_is_refused(nb, image_folder):
     (root / "test" / "dog").rmdir()
     with pytest.raises(ValueError, match="only in train \\['dog'\\]"):
         nb.load_class_folder(root)
-
-
-def test_wrong_number_of_classes_is_refused(nb, image_folder):
-    root, _ = image_folder
-    with pytest.raises(ValueError, match="found 3 class folders .* expected NUM_CLASSES=10"):
-        nb.load_class_folder(root, num_classes=10)
 
 
 def test_empty_class_folder_is_refused(nb, tmp_path):
@@ -242,7 +217,7 @@ def test_each_seed_trains_on_its_own_few_label_subsets_and_reuses_its_own_task_r
 def test_val_folder_serves_as_held_out_split(nb, tmp_path):
     written = write_class_folder(tmp_path / "nette", n_train=4, n_test=2)
     (tmp_path / "nette" / "test").rename(tmp_path / "nette" / "val")
-    data = nb.load_class_folder(tmp_path / "nette", num_classes=3)
+    data = nb.load_class_folder(tmp_path / "nette")
     assert len(data.train_x) == 12 and len(data.test_x) == 6
     val_images = [img for path, img in written.items() if "test" in path.parts]
     assert all(any(torch.equal(img, x) for x in data.test_x) for img in val_images)

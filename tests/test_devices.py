@@ -217,7 +217,7 @@ class FakeCIFAR10:
 def test_the_download_path_turns_torchvisions_cifar10_into_the_notebooks_tensors(nb, tmp_path, monkeypatch):
     FakeCIFAR10.calls.clear()
     monkeypatch.setattr(nb.torchvision.datasets, "CIFAR10", FakeCIFAR10)
-    data = nb.load_data(None, str(tmp_path), None, 10)
+    data = nb.load_data(None, str(tmp_path))
     assert FakeCIFAR10.calls == [(str(tmp_path), True, True), (str(tmp_path), False, True)]
     train, test = FakeCIFAR10(tmp_path, True), FakeCIFAR10(tmp_path, False)
     for x, y, split in ((data.train_x, data.train_y, train), (data.test_x, data.test_y, test)):

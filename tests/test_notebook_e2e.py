@@ -49,8 +49,7 @@ def smoke_run(tmp_path_factory):
     write_class_folder(tmp_path / "cifar", classes=CLASSES, n_train=30, n_test=10)
     write_class_folder(tmp_path / "nette", classes=CLASSES, n_train=6, n_test=3, size=48, seed=1)
     (tmp_path / "nette" / "test").rename(tmp_path / "nette" / "val")     # Imagenette's layout
-    parameters = dict(DATA_DIR=str(tmp_path / "cifar"), CACHE_DIR=str(tmp_path / "cache"),
-                      OUT_DIR=str(tmp_path / "out"), PRESET="smoke",
+    parameters = dict(DATA_DIR=str(tmp_path / "cifar"), OUT_DIR=str(tmp_path / "out"), PRESET="smoke",
                       IMAGENETTE_DIR=str(tmp_path / "nette"), IMAGENETTE_SIZE=32)
     first = execute(tmp_path, "first.ipynb", **parameters)
     tmp_path.joinpath("state_mtimes.json").write_text(json.dumps(state_mtimes(tmp_path)))

@@ -117,6 +117,13 @@ def test_a_test_time_run_field_of_the_wrong_type_is_refused(nb):
         nb.resolve_preset("real", {"rotation": {"eval_flip": "yes"}})
 
 
+@pytest.mark.parametrize("value", [["simclr"], "no", 0, None])
+def test_a_switch_that_is_not_true_or_false_is_refused(nb, value):
+    with pytest.raises(ValueError, match="CONTRASTIVE_SECTION must be True or False"):
+        nb.check_switches(RETRAIN=False, CONTRASTIVE_SECTION=value)
+    nb.check_switches(RETRAIN=False, STEM_SECTION=True, CONTRASTIVE_SECTION=False)
+
+
 def test_every_cell_of_parts_two_and_three_that_runs_something_opens_with_its_part():
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     heading = lambda text: next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown"

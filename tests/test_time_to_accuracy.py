@@ -19,7 +19,7 @@ def tiny_cifar(tmp_path):
 
 
 def run(folder, *options):
-    return time_to_accuracy.main(["--data", str(folder / "cifar"), "--cache", str(folder / "cache"), "--preset", "smoke",
+    return time_to_accuracy.main(["--data", str(folder / "cifar"), "--preset", "smoke",
                                   "--out", str(folder / "tta.json"), *options])
 
 
@@ -46,7 +46,7 @@ def test_an_unreached_target_is_reported_past_the_cap(tiny_cifar):
 
 
 def test_ours_ends_with_its_schedule_however_long_the_cap(nb, tiny_cifar):
-    data = nb.load_data(str(tiny_cifar / "cifar"), None, str(tiny_cifar / "cache"), 10).hold_out(2)
+    data = nb.load_data(str(tiny_cifar / "cifar"), None).hold_out(2)
     cfg = nb.resolve_preset("smoke")["rotation"]
     ours = time_to_accuracy.race("ours", data, 0, 0.99, 3600, cfg, nb.torch.device("cpu"), log=lambda line: None)
     assert not ours["reached"] and ours["epochs"] == cfg["epochs"] == 2
