@@ -2,8 +2,10 @@
 support code collapsed and left out of the PDF's code."""
 import json
 import re
+from pathlib import Path
 
 import nbformat
+import pytest
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -68,6 +70,16 @@ def test_pdf_export_leaves_out_support_code_and_keeps_its_one_line():
     assert 'class="nf">train_run<' in html                # reader cells keep theirs
     bare, _ = HTMLExporter(config=Config()).from_notebook_node(notebook)
     assert 'class="nf">resolve_preset<' in bare           # the check above can fail
+
+
+def test_offline_the_pdf_export_loads_a_local_mathjax_with_a_configuration_it_has():
+    mathjax = pytest.importorskip("jupyter_server_mathjax")
+    url = export_config().HTMLExporter.mathjax_url
+    script, _, options = url.partition("?config=")
+    static = Path(mathjax.__file__).parent / "static"
+    assert script == (static / "MathJax.js").as_uri()
+    for name in options.split(","):           # a configuration MathJax lacks leaves raw TeX in the PDF
+        assert (static / "config" / f"{name}.js").is_file(), name
 
 
 def test_reader_cells_are_short_and_each_follows_a_text_cell():

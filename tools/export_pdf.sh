@@ -2,6 +2,7 @@
 # The executed notebook and the report as PDF files in pdf/: HTML first (nbconvert, pandoc), then
 # printed by headless Chromium. Needs Debian's (or any) chromium and pandoc:
 #   apt-get install chromium pandoc
+# Offline, `pip install jupyter-server-mathjax` lets the equations render (tools/pdf_export_config.py).
 # Usage: bash tools/export_pdf.sh [NOTEBOOK] [REPORT]      (defaults: A4.ipynb report.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
