@@ -33,12 +33,13 @@ def test_missing_data_folder_says_what_to_do(nb, tmp_path):
         nb.load_class_folder(tmp_path / "only_train")
 
 
-def test_class_folder_missing_from_one_split_is_refused(nb, image_folder):
+def test_class_folder_missing_from_one_split_is_refused_before_any_image_is_decoded(nb, image_folder, monkeypatch):
     root, written = image_folder
     for path in written:
         if path.parts[-3] == "test" and path.parent.name == "dog":
             path.unlink()
     (root / "test" / "dog").rmdir()
+    monkeypatch.setattr(nb, "decode_images", lambda *args, **kwargs: pytest.fail("decoded before the folders were checked"))
     with pytest.raises(ValueError, match="only in train \\['dog'\\]"):
         nb.load_class_folder(root)
 
