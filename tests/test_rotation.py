@@ -38,30 +38,18 @@ def test_rotation_by_one_is_ninety_degrees_counter_clockwise(nb):
     assert torch.equal(top_left, torch.ones(3))
 
 
-def test_all_four_mode_brings_every_image_once_per_rotation(nb):
+def test_a_rotation_batch_brings_every_image_once_per_rotation(nb):
     x = distinct_images(n=6)
-    rotated, labels = nb.rotation_batch(x, "all4")
+    rotated, labels = nb.rotation_batch(x)
     assert rotated.shape == (24, 3, 8, 8)
     assert labels.tolist() == [k for k in range(4) for _ in range(6)]
     for k in range(4):
         assert torch.equal(nb.rotate(rotated[labels == k], -k), x)
 
 
-def test_random_mode_rotates_each_image_by_its_label(nb):
-    x = distinct_images(n=64)
-    g = torch.Generator().manual_seed(3)
-    rotated, labels = nb.rotation_batch(x, "random", g)
-    assert rotated.shape == x.shape
-    assert set(labels.tolist()) == {0, 1, 2, 3}
-    for i in range(len(x)):
-        assert torch.equal(rotated[i], nb.rotate(x[i], int(labels[i])))
-    again, labels_again = nb.rotation_batch(x, "random", torch.Generator().manual_seed(3))
-    assert torch.equal(labels, labels_again) and torch.equal(rotated, again)
-
-
 def test_rotation_refuses_non_square_images(nb):
     with pytest.raises(ValueError, match="square"):
-        nb.rotation_batch(torch.zeros(2, 3, 8, 6), "all4")
+        nb.rotation_batch(torch.zeros(2, 3, 8, 6))
 
 
 def test_rotation_task_batches_are_four_times_the_source_batch(nb):

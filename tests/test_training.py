@@ -81,7 +81,7 @@ def strip_timing(history):
 def rotation_run(nb, checkpoint_dir, **kwargs):
     torch.manual_seed(0)
     return nb.train_run("rot", nb.build_resnet18(4), tiny_data(nb), "rotation", "all",
-                        tiny_config(nb, epochs=3, rotation_mode="random"), CPU, checkpoint_dir,
+                        tiny_config(nb, epochs=3), CPU, checkpoint_dir,
                         log=quiet, **kwargs)
 
 
@@ -99,7 +99,7 @@ def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(nb, tmp_path
     logged = []
     torch.manual_seed(123)     # a new process would not hold the interrupted one's random state
     resumed = nb.train_run("rot", nb.build_resnet18(4), tiny_data(nb), "rotation", "all",
-                           tiny_config(nb, epochs=3, rotation_mode="random"), CPU,
+                           tiny_config(nb, epochs=3), CPU,
                            tmp_path / "resumed", log=logged.append)
     assert any("resuming after epoch 1" in line for line in logged)
     assert len(resumed["history"]) == 3
@@ -129,7 +129,7 @@ def test_changed_configuration_is_not_resumed_silently(nb, tmp_path):
     rotation_run(nb, tmp_path)
     with pytest.raises(ValueError, match="different configuration.*config.*RETRAIN"):
         nb.train_run("rot", nb.build_resnet18(4), tiny_data(nb), "rotation", "all",
-                     tiny_config(nb, epochs=3, lr=0.01, rotation_mode="random"), CPU, tmp_path, log=quiet)
+                     tiny_config(nb, epochs=3, lr=0.01), CPU, tmp_path, log=quiet)
 
 
 def test_corrupt_state_checkpoint_is_reported(nb, tmp_path):
@@ -173,7 +173,6 @@ def test_the_compute_matched_run_is_task_3_with_the_images_of_tasks_1_and_3(nb, 
     many images through the network as Task 1 (every image in its four rotations) and Task 3."""
     config = nb.resolve_preset(preset)
     full, matched, rotation = config["full"], config["full_matched"], config["rotation"]
-    assert rotation["rotation_mode"] == "all4"
     assert matched["epochs"] == full["epochs"] + 4 * rotation["epochs"]
     assert {**matched, "epochs": full["epochs"]} == full
 
@@ -191,8 +190,8 @@ def test_presets_and_overrides_are_checked(nb):
         nb.resolve_preset("real", {"rotaton": {"epochs": 3}})
     with pytest.raises(ValueError, match="unknown key 'epoch' in OVERRIDES.rotation; valid keys"):
         nb.resolve_preset("real", {"rotation": {"epoch": 3}})
-    with pytest.raises(ValueError, match="unknown rotation_mode"):
-        nb.resolve_preset("real", {"rotation": {"rotation_mode": "some"}})
+    with pytest.raises(ValueError, match="unknown augment 'some' in rotation"):
+        nb.resolve_preset("real", {"rotation": {"augment": "some"}})
     assert nb.resolve_preset("real", '{"rotation": {"epochs": 4}}')["rotation"]["epochs"] == 4
     with pytest.raises(ValueError, match="OVERRIDES is not valid JSON"):
         nb.resolve_preset("real", "{rotation: 4")
