@@ -18,11 +18,11 @@ from drop_injected_cell import drop_injected_cells
 CLASSES = [f"class{i}" for i in range(10)]
 RUNS = ["rotation", "layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 FIGURES = ["rotation_examples", "task1_rotation_curves", "task1_rotation_confusion", "task2_layer4_curves", "task3_full_curves",
-           "few_labels", "imagenette_rotation_curves", "imagenette_transfer_curves",
-           "stem_curves", "inside_extreme_examples", "inside_filters",
+           "few_labels", "imagenette_rotation_curves",
+           "inside_extreme_examples", "inside_filters",
            "inside_cams", "inside_tsne", "inside_neighbours_supervised",
            "inside_neighbours_rotation", "contrastive_views", "contrastive_curves",
-           "contrastive_finetuning", "compute_matched", "depth_probe", "freeze_depth"]
+           "compute_matched", "depth_probe", "freeze_depth"]
 SETUPS = ["layer4_from_rotation", "layer4_from_random", "full_from_rotation", "full_from_random"]
 SEED_RUNS = RUNS + [f"{name}_seed1" for name in RUNS]    # the smoke preset's two seeds, 0 and 1
 
