@@ -34,7 +34,7 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "results" / "contrastive_pilot.json"))
     args = parser.parse_args()
     config = nb.resolve_preset("real")
-    data = nb.load_data(args.data, None).hold_out(config["cifar_val_per_class"], seed=0)
+    data = nb.load_class_folder(args.data).hold_out(config["cifar_val_per_class"], seed=0)
     device = torch.device("cpu")
     started, rows = time.perf_counter(), {}
     for method in args.methods:

@@ -30,7 +30,7 @@ def main():
     reference = json.loads(Path(args.reference).read_text())
 
     cfg = {**reference["config"], "precision": "fp32"}
-    data = nb.load_data(args.data, None)
+    data = nb.load_class_folder(args.data)
     device = torch.device("cpu")
     torch.manual_seed(reference["seed"])   # the same initial weights as Task 1
     model = nb.build_resnet18(4)

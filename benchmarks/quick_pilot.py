@@ -46,7 +46,7 @@ def main(argv=None):
     parser.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
     device = torch.device("cpu")
-    data = nb.load_data(args.data, None).hold_out(nb.PRESETS["real"]["cifar_val_per_class"], seed=0)
+    data = nb.load_class_folder(args.data).hold_out(nb.PRESETS["real"]["cifar_val_per_class"], seed=0)
     state = {"epoch": 0, "low": 0, "size": 16}
     nb.batches_for = with_low_resolution_epochs(nb.batches_for, state)
     for spec in map(json.loads, args.specs):

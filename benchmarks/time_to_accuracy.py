@@ -100,7 +100,7 @@ def main(argv=None):
         parser.error("--cap-minutes must be positive and --repeats at least 1")
 
     config = nb.resolve_preset(args.preset)
-    data = nb.load_data(args.data, None)
+    data = nb.load_class_folder(args.data)
     data = data.hold_out(config["cifar_val_per_class"], seed=0)   # the notebook's 45,000 training images
     device = torch.device("cpu")
     started, repeats = time.perf_counter(), []

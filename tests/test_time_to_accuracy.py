@@ -46,7 +46,7 @@ def test_an_unreached_target_is_reported_past_the_cap(tiny_cifar):
 
 
 def test_ours_ends_with_its_schedule_however_long_the_cap(nb, tiny_cifar):
-    data = nb.load_data(str(tiny_cifar / "cifar"), None).hold_out(2)
+    data = nb.load_class_folder(tiny_cifar / "cifar").hold_out(2)
     cfg = nb.resolve_preset("smoke")["rotation"]
     ours = time_to_accuracy.race("ours", data, 0, 0.99, 3600, cfg, nb.torch.device("cpu"), log=lambda line: None)
     assert not ours["reached"] and ours["epochs"] == cfg["epochs"] == 2
